@@ -1,0 +1,1 @@
+"""Durable activities: one idempotent I/O step each, calling shared services through ports."""

@@ -1,0 +1,1 @@
+"""HTTP emulators of the outside services, each on loopback, driven by the real SDKs."""

@@ -1,0 +1,1 @@
+"""Durable orchestrators: sequencing, timers, external events and compensation. No I/O."""

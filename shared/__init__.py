@@ -1,0 +1,1 @@
+"""Frontdesk's shared code: domain logic, ports, adapters, settings and logging."""

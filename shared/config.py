@@ -1,0 +1,220 @@
+"""Typed application settings, read lazily from the environment (Azure app settings).
+
+Every setting the code reads is a field below. Nested groups map to environment variables with a
+double underscore: ``GRAPH__BASE_URL`` is ``Settings.graph.base_url``. Nothing is read at import
+time; call :func:`get_settings` when a value is needed. Invalid settings raise
+:class:`SettingsError`, whose message names each offending variable and what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import AnyHttpUrl, BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_DELIMITER = "__"
+
+
+class SettingsError(Exception):
+    """The app settings are missing or invalid; ``problems`` lists ``(VARIABLE, message)`` pairs."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        lines = "; ".join(f"{name}: {message}" for name, message in problems)
+        super().__init__(f"invalid app settings: {lines}")
+
+
+def is_loopback_url(url: str | None) -> bool:
+    """True when ``url`` points at this machine (the only place a static token may be sent)."""
+    if not url:
+        return False
+    host = urlsplit(str(url)).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class StorageSettings(BaseModel):
+    """Frontdesk's own tables (claims, bookings, calls, subscriptions)."""
+
+    connection_string: SecretStr | None = Field(
+        None, description="Storage connection string (local/Azurite). Leave empty in Azure.")
+    table_endpoint: AnyHttpUrl | None = Field(
+        None, description="Table service URL used with the managed identity in Azure.")
+    table_prefix: str = Field(
+        "frontdesk", pattern=r"^[A-Za-z][A-Za-z0-9]{0,40}$",
+        description="Prefix of every table name (letters and digits).")
+
+    @model_validator(mode="after")
+    def _one_way_in(self) -> "StorageSettings":
+        if self.connection_string is None and self.table_endpoint is None:
+            raise ValueError("set STORAGE__CONNECTION_STRING (local) or STORAGE__TABLE_ENDPOINT (Azure)")
+        return self
+
+
+class IdentitySettings(BaseModel):
+    """How Frontdesk authenticates to Microsoft Graph and Dataverse."""
+
+    mode: Literal["managed_identity", "client_secret", "certificate", "static_token"] = Field(
+        "managed_identity", description="Credential kind; static_token only against local emulators.")
+    tenant_id: str | None = Field(None, description="Entra tenant id (app registration modes).")
+    client_id: str | None = Field(
+        None, description="App registration client id, or the user-assigned managed identity's client id.")
+    client_secret: SecretStr | None = Field(None, description="App registration secret (Key Vault reference).")
+    certificate_path: str | None = Field(None, description="PEM certificate for the app registration.")
+    static_token: SecretStr | None = Field(None, description="Bearer token for local emulators only.")
+
+    @model_validator(mode="after")
+    def _mode_has_what_it_needs(self) -> "IdentitySettings":
+        needs = {
+            "client_secret": ("tenant_id", "client_id", "client_secret"),
+            "certificate": ("tenant_id", "client_id", "certificate_path"),
+            "static_token": ("static_token",),
+        }.get(self.mode, ())
+        missing = [name for name in needs if getattr(self, name) in (None, "")]
+        if missing:
+            names = ", ".join(f"IDENTITY__{name.upper()}" for name in missing)
+            raise ValueError(f"mode '{self.mode}' needs {names}")
+        return self
+
+
+class GraphSettings(BaseModel):
+    """Microsoft Graph (Outlook calendars, mail, change notifications)."""
+
+    base_url: AnyHttpUrl = Field(AnyHttpUrl("https://graph.microsoft.com/v1.0"),
+                                 description="Graph endpoint; an emulator URL locally.")
+    client_state_secret: SecretStr | None = Field(
+        None, description="Secret echoed by Graph in every change notification (Key Vault reference).")
+    max_retry_after_seconds: float = Field(
+        30.0, gt=0, le=300, description="Longest Retry-After Frontdesk waits on a 429 before giving up.")
+    timeout_seconds: float = Field(20.0, gt=0, le=120, description="Per-request timeout for Graph calls.")
+
+
+class DataverseSettings(BaseModel):
+    """Dynamics 365 / Dataverse Web API."""
+
+    url: AnyHttpUrl | None = Field(
+        None, description="Environment URL, e.g. https://contoso.crm.dynamics.com; empty disables Dynamics.")
+    timeout_seconds: float = Field(20.0, gt=0, le=120, description="Per-request timeout for Dataverse calls.")
+
+
+class SmsSettings(BaseModel):
+    """Which SMS gateway sends confirmations, and from which number."""
+
+    provider: Literal["acs", "twilio", "none"] = Field("acs", description="acs, twilio or none.")
+    from_number: str | None = Field(None, description="Sender number in E.164 (+15551234567).")
+
+
+class AcsSettings(BaseModel):
+    """Azure Communication Services (SMS)."""
+
+    endpoint: AnyHttpUrl | None = Field(None, description="ACS resource endpoint.")
+    access_key: SecretStr | None = Field(
+        None, description="ACS access key (Key Vault reference); empty uses the managed identity.")
+
+
+class TwilioSettings(BaseModel):
+    """Twilio (voice webhooks and, optionally, SMS)."""
+
+    account_sid: str | None = Field(None, description="Twilio account SID (AC...).")
+    auth_token: SecretStr | None = Field(
+        None, description="Twilio auth token: signs webhooks and authenticates REST (Key Vault reference).")
+    api_base_url: AnyHttpUrl | None = Field(None, description="Override of api.twilio.com (emulator locally).")
+    voice: str = Field("Polly.Joanna", description="Text-to-speech voice for <Say>.")
+
+
+class OpenAISettings(BaseModel):
+    """Language understanding with OpenAI or Azure OpenAI (optional)."""
+
+    kind: Literal["openai", "azure", "none"] = Field("none", description="openai, azure or none.")
+    endpoint: AnyHttpUrl | None = Field(None, description="Base URL (Azure resource endpoint or OpenAI-compatible).")
+    api_key: SecretStr | None = Field(None, description="API key (Key Vault reference); empty uses Entra ID for azure.")
+    model: str = Field("gpt-4o-mini", description="Model or Azure deployment name.")
+    api_version: str = Field("2024-10-21", description="Azure OpenAI API version.")
+    timeout_seconds: float = Field(2.5, gt=0, le=10, description="Hard budget per understanding call.")
+
+
+class Settings(BaseSettings):
+    """All of Frontdesk's settings."""
+
+    model_config = SettingsConfigDict(
+        env_nested_delimiter=ENV_DELIMITER, case_sensitive=False, extra="ignore",
+        env_ignore_empty=True)
+
+    business_config_path: str = Field(
+        "config/business.example.yaml", description="Business configuration YAML (hosts, event types).")
+    public_base_url: AnyHttpUrl | None = Field(
+        None, description="Public https base URL of the function app (Twilio signatures, Graph webhooks).")
+    durable_task_hub: str = Field("frontdesk", pattern=r"^[A-Za-z][A-Za-z0-9]{2,44}$",
+                                  description="Durable Functions task hub name.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Frontdesk log level.")
+    storage: StorageSettings = Field(default_factory=dict, validate_default=True)
+    identity: IdentitySettings = IdentitySettings()
+    graph: GraphSettings = GraphSettings()
+    dataverse: DataverseSettings = DataverseSettings()
+    sms: SmsSettings = SmsSettings()
+    acs: AcsSettings = AcsSettings()
+    twilio: TwilioSettings = TwilioSettings()
+    openai: OpenAISettings = OpenAISettings()
+
+    @model_validator(mode="after")
+    def _static_token_stays_local(self) -> "Settings":
+        if self.identity.mode == "static_token":
+            remote = [name for name, url in (("GRAPH__BASE_URL", self.graph.base_url),
+                                             ("DATAVERSE__URL", self.dataverse.url))
+                      if url is not None and not is_loopback_url(str(url))]
+            if remote:
+                raise ValueError(
+                    f"IDENTITY__MODE=static_token may only be used with local emulators, not {', '.join(remote)}")
+        return self
+
+
+def setting_names(model: type[BaseModel] = Settings, prefix: str = "") -> list[str]:
+    """Every environment variable name the settings model reads, e.g. ``GRAPH__BASE_URL``."""
+    names: list[str] = []
+    for field_name, field in model.model_fields.items():
+        annotation = field.annotation
+        env_name = f"{prefix}{field_name.upper()}"
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            names.extend(setting_names(annotation, env_name + ENV_DELIMITER))
+        else:
+            names.append(env_name)
+    return names
+
+
+def _env_name(location: tuple) -> str:
+    parts = [str(part) for part in location if not isinstance(part, int)]
+    return ENV_DELIMITER.join(parts).upper() or "SETTINGS"
+
+
+def load_settings(**overrides) -> Settings:
+    """Read and validate settings now, raising :class:`SettingsError` with friendly messages."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = _env_name(error.get("loc", ()))
+            message = error.get("msg", "invalid").removeprefix("Value error, ")
+            if error.get("type") == "missing":
+                message = "is required but not set"
+            problems.append((name, message))
+        raise SettingsError(problems) from None
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings, validated on first use."""
+    return load_settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests and the development host change the environment)."""
+    get_settings.cache_clear()
