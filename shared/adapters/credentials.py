@@ -8,6 +8,7 @@ rare. The SDK is imported lazily, when the first credential is built.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 
@@ -53,9 +54,17 @@ def _build(identity: IdentitySettings):
     return aio.ManagedIdentityCredential(client_id=identity.client_id)
 
 
+def _cache_key(identity: IdentitySettings) -> tuple:
+    # SecretStr prints as stars, so hash the real values: two secrets must not share a credential.
+    def plain(value):
+        value = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+        return hashlib.sha256(str(value).encode()).hexdigest()
+    return tuple(sorted((name, plain(getattr(identity, name))) for name in IdentitySettings.model_fields))
+
+
 def get_credential(identity: IdentitySettings):
     """The process-wide async credential for these identity settings (built on first use)."""
-    key = tuple(sorted((k, str(v)) for k, v in identity.model_dump().items()))
+    key = _cache_key(identity)
     with _lock:
         credential = _credentials.get(key)
         if credential is None:
