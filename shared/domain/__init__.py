@@ -1,1 +1,1 @@
-"""Pure domain logic: no I/O, no SDK imports (stdlib and pydantic only)."""
+"""Pure domain logic: no I/O, no SDK imports (stdlib, pydantic, and data libraries: phonenumbers, CLDR zones)."""

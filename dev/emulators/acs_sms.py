@@ -1,0 +1,583 @@
+"""Azure Communication Services SMS emulator: the data-plane endpoints Frontdesk uses, on loopback.
+
+What it is faithful to (what Frontdesk relies on):
+- ``POST /sms?api-version=...`` exactly as ``azure-communication-sms`` sends it, answered like the service:
+  ``202`` with ``value[]`` of ``{to, messageId, httpStatusCode, successful, errorMessage, repeatabilityResult}``,
+  one item per recipient (an invalid number fails its item with 400 "Invalid To phone number format.", not
+  the request). ``repeatabilityRequestId`` makes a retried request return the first answer without sending
+  again, as the service does.
+- HMAC-SHA256 request signing, verified as the service does: ``x-ms-date`` within 15 minutes,
+  ``x-ms-content-sha256`` equal to the body's SHA-256, and the signature over
+  ``"VERB\\n<path?query>\\n<x-ms-date>;<host>;<content-hash>"`` with the resource's access key (either of two).
+  Anything else gets ``401`` with the service's error body. Entra ID bearer tokens are not emulated:
+  azure-core refuses to send them over plain http, so the managed-identity path needs a real resource.
+- Opt-outs as the service handles them: a recipient who texted STOP to a number (``/_emulator/inbound``, or
+  seeded) is in the opt-out database for that sender. A send to them is still *accepted* (202, successful,
+  a messageId), is not delivered, and its delivery report (when requested) says ``Failed`` /
+  "Sender blocked for given recipient." -- that is how ACS reports it (SMS FAQ, opt-out handling). The Opt-Out
+  Management API (``POST /sms/optouts:check|add|remove``) answers ``isOptedOut`` synchronously.
+- Errors of the whole request use the service's shape ``{"error": {"code", "message"}}`` and carry ``MS-CV``.
+
+Test API under ``/_emulator``: ``GET outbox`` (delivered messages), ``GET requests`` (every request, signed or
+not), ``GET events`` (Event Grid events: SMSReceived, SMSDeliveryReportReceived), ``POST inbound``
+``{from, to, message}`` (a phone texts the resource; STOP/START keywords update the opt-out database),
+``GET|POST|DELETE optouts``, ``POST|DELETE faults`` ``{status, times, retryAfter, delay, path, perRecipient,
+message}``, ``POST reset``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime, parsedate_to_datetime
+from urllib.parse import unquote
+
+import phonenumbers
+from aiohttp import web
+
+DEFAULT_FROM = "+18005550100"
+MAX_CLOCK_SKEW = timedelta(minutes=15)
+MAX_RECIPIENTS = 100
+MAX_MESSAGE_LENGTH = 2048
+SIGNED_HEADERS = ["x-ms-date", "host", "x-ms-content-sha256"]
+BLOCKED_DETAILS = "Sender blocked for given recipient."
+INVALID_TO = "Invalid To phone number format."
+STOP_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"})
+START_KEYWORDS = frozenset({"START", "UNSTOP"})  # the SMS FAQ names these two
+RESOURCE_TOPIC = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/frontdesk-local/providers/"
+                  "Microsoft.Communication/communicationServices/acs-emulator")
+
+_AUTH = re.compile(r"^HMAC-SHA256\s+SignedHeaders=(?P<headers>[^&]+)&Signature=(?P<signature>.+)$")
+
+
+def new_access_key() -> str:
+    """A random access key in the service's format (base64 of 64 bytes)."""
+    return base64.b64encode(secrets.token_bytes(64)).decode()
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _keyword(text: str) -> str:
+    return re.sub(r"[^A-Z]", "", (text or "").strip().upper())
+
+
+def _is_valid_recipient(number: str) -> bool:
+    if not isinstance(number, str) or not re.fullmatch(r"\+[1-9]\d{6,14}", number):
+        return False
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return False
+    # The service wants canonical E.164: "+112345678901" (an extra national prefix) is refused, not repaired.
+    canonical = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return canonical == number and phonenumbers.is_valid_number(parsed)
+
+
+@dataclass
+class Fault:
+    """An injected failure: the next ``times`` matching requests (``None``: until cleared) get ``status``.
+
+    ``delay`` seconds of latency come first; ``status`` 0 means latency only.
+    """
+
+    status: int
+    times: int | None = 1
+    retry_after: float | None = None
+    delay: float = 0.0
+    path: str = "/sms"
+    code: str | None = None
+    per_recipient: bool = False  # fail each recipient's item inside a 202, as the service does for some errors
+    message: str | None = None
+
+
+@dataclass
+class AcsSmsState:
+    """Everything the emulator remembers; guarded by a lock because tests read it from another thread."""
+
+    access_keys: tuple[str, ...]
+    from_numbers: set[str] = field(default_factory=lambda: {DEFAULT_FROM})
+    outbox: list[dict] = field(default_factory=list)
+    requests: list[dict] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
+    opt_outs: set[tuple[str, str]] = field(default_factory=set)  # (sender, recipient)
+    repeatability: dict[str, dict] = field(default_factory=dict)
+    faults: list[Fault] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.outbox.clear()
+            self.requests.clear()
+            self.events.clear()
+            self.opt_outs.clear()
+            self.repeatability.clear()
+            self.faults.clear()
+
+    def take_fault(self, path: str, *, per_recipient: bool = False) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if path == fault.path and fault.per_recipient == per_recipient:
+                    if fault.times is not None:
+                        fault.times -= 1
+                        if fault.times <= 0:
+                            self.faults.remove(fault)
+                    return fault
+        return None
+
+    def add_event(self, event_type: str, subject_number: str, data: dict) -> None:
+        self.events.append({
+            "id": str(uuid.uuid4()),
+            "topic": RESOURCE_TOPIC,
+            "subject": f"/phonenumber/{subject_number.lstrip('+')}",
+            "eventType": event_type,
+            "data": data,
+            "dataVersion": "1.0",
+            "metadataVersion": "1",
+            "eventTime": _iso(_now()),
+        })
+
+    def receive(self, sender: str, recipient: str, message: str) -> str | None:
+        """A phone (``sender``) texts the resource's number (``recipient``); returns the keyword acted on."""
+        keyword = _keyword(message)
+        with self.lock:
+            self.add_event("Microsoft.Communication.SMSReceived", recipient, {
+                "messageId": f"Incoming_{_now():%Y%m%d%H%M%S}{uuid.uuid4()}_noam",
+                "from": sender, "to": recipient, "message": message,
+                "receivedTimestamp": _iso(_now()),
+            })
+            if keyword in STOP_KEYWORDS:
+                self.opt_outs.add((recipient, sender))
+                return "STOP"
+            if keyword in START_KEYWORDS:
+                self.opt_outs.discard((recipient, sender))
+                return "START"
+        return None
+
+
+STATE = web.AppKey("state", AcsSmsState)
+
+
+# ------------------------------------------------------------------ authentication
+
+
+def content_hash(body: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(body).digest()).decode()
+
+
+def sign(access_key: str, string_to_sign: str) -> str:
+    """The service's signature: base64(HMAC-SHA256(base64-decoded key, UTF-8 string to sign))."""
+    digest = hmac.new(base64.b64decode(access_key), string_to_sign.encode("utf-8"), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def string_to_sign(method: str, path_and_query: str, date: str, host: str, body_hash: str) -> str:
+    return f"{method.upper()}\n{path_and_query}\n{date};{host};{body_hash}"
+
+
+def authentication_problem(request: web.Request, body: bytes, access_keys: tuple[str, ...],
+                           now: datetime | None = None) -> str | None:
+    """Why this request's HMAC signature is not acceptable, or ``None`` when it is."""
+    match = _AUTH.match(request.headers.get("Authorization", ""))
+    if not match:
+        return "missing or malformed HMAC-SHA256 Authorization header"
+    if [h.strip().lower() for h in match["headers"].split(";")] != SIGNED_HEADERS:
+        return "SignedHeaders must be x-ms-date;host;x-ms-content-sha256"
+    date = request.headers.get("x-ms-date", "")
+    try:
+        signed_at = parsedate_to_datetime(date)
+    except (TypeError, ValueError):
+        return "x-ms-date is missing or not an RFC 1123 date"
+    if signed_at.tzinfo is None or abs((now or _now()) - signed_at) > MAX_CLOCK_SKEW:
+        return "x-ms-date is more than 15 minutes away from the service's clock"
+    body_hash = request.headers.get("x-ms-content-sha256", "")
+    if not hmac.compare_digest(body_hash, content_hash(body)):
+        return "x-ms-content-sha256 does not match the request body"
+    host = request.headers.get("Host", "")
+    raw = request.raw_path
+    # The async SDK signs the percent-decoded path; the sync SDK the path as sent. The service accepts both.
+    for path_and_query in dict.fromkeys((raw, unquote(raw))):
+        expected_input = string_to_sign(request.method, path_and_query, date, host, body_hash)
+        for key in access_keys:
+            if hmac.compare_digest(sign(key, expected_input), match["signature"]):
+                return None
+    return "signature does not match"
+
+
+# ------------------------------------------------------------------ responses
+
+
+def _correlation_headers(request: web.Request) -> dict[str, str]:
+    headers = {"MS-CV": base64.b64encode(secrets.token_bytes(12)).decode().rstrip("=") + ".0"}
+    client_request_id = request.headers.get("x-ms-client-request-id")
+    if client_request_id and request.headers.get("x-ms-return-client-request-id", "").lower() == "true":
+        headers["x-ms-client-request-id"] = client_request_id
+    return headers
+
+
+def error_response(request: web.Request, status: int, code: str, message: str,
+                   retry_after: float | None = None) -> web.Response:
+    headers = _correlation_headers(request)
+    if retry_after is not None:
+        headers["Retry-After"] = f"{retry_after:g}"
+    return web.json_response({"error": {"code": code, "message": message}}, status=status, headers=headers)
+
+
+_FAULT_CODES = {429: "TooManyRequests", 500: "InternalServerError", 502: "BadGateway",
+                503: "ServiceUnavailable", 504: "GatewayTimeout", 400: "BadRequest", 403: "Forbidden"}
+
+
+def _state(request: web.Request) -> AcsSmsState:
+    return request.app[STATE]
+
+
+async def _guard(request: web.Request, body: bytes) -> web.Response | None:
+    """Log the request, verify its signature and apply any injected fault; a response ends the request."""
+    state = _state(request)
+    problem = authentication_problem(request, body, state.access_keys)
+    entry = {"method": request.method, "path": request.path, "query": dict(request.query),
+             "authorized": problem is None, "time": _iso(_now()), "recipients": _recipients_of(body)}
+    with state.lock:
+        state.requests.append(entry)
+    if problem is not None:
+        entry["status"] = 401
+        entry["problem"] = problem
+        return error_response(request, 401, "Denied", "Denied by the resource provider.")
+    if not request.query.get("api-version"):
+        entry["status"] = 400
+        return error_response(request, 400, "MissingApiVersionParameter",
+                              "The api-version query parameter (?api-version=) is required for all requests.")
+    fault = state.take_fault(request.path)
+    if fault is not None and fault.delay:
+        await asyncio.sleep(fault.delay)
+    if fault is not None and fault.status:  # status 0: latency only, then a normal answer
+        entry["status"] = fault.status
+        return error_response(request, fault.status, fault.code or _FAULT_CODES.get(fault.status, "Error"),
+                              f"Injected fault {fault.status}.", fault.retry_after)
+    return None
+
+
+def _recipients_of(body: bytes) -> list[str]:
+    try:
+        payload = json.loads(body or b"{}")
+        items = payload.get("smsRecipients") or payload.get("recipients") or []
+        return [item.get("to") for item in items if isinstance(item, dict)]
+    except (ValueError, AttributeError):
+        return []
+
+
+def _read_json(body: bytes) -> dict:
+    payload = json.loads(body.decode("utf-8"))
+    if not isinstance(payload, dict):
+        raise ValueError("the body must be a JSON object")
+    return payload
+
+
+# ------------------------------------------------------------------ service endpoints
+
+
+async def send_sms(request: web.Request) -> web.Response:
+    body = await request.read()
+    refused = await _guard(request, body)
+    if refused is not None:
+        return refused
+    state = _state(request)
+    try:
+        payload = _read_json(body)
+        sender, recipients, message = _validate_send(payload)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return error_response(request, 400, "BadRequest", str(exc))
+    options = payload.get("smsSendOptions") or {}
+    item_fault = state.take_fault(request.path, per_recipient=True)
+    results = []
+    with state.lock:
+        for recipient in recipients:
+            if item_fault is not None:
+                results.append({"to": recipient["to"], "httpStatusCode": item_fault.status, "successful": False,
+                                "errorMessage": item_fault.message or _FAULT_CODES.get(item_fault.status, "Error")})
+                continue
+            results.append(_send_one(state, sender, recipient, message, options))
+        state.requests[-1]["status"] = 202
+    return web.json_response({"value": results}, status=202, headers=_correlation_headers(request))
+
+
+def _validate_send(payload: dict) -> tuple[str, list[dict], str]:
+    sender = payload.get("from")
+    recipients = payload.get("smsRecipients")
+    message = payload.get("message")
+    if not isinstance(sender, str) or not sender:
+        raise ValueError("The from field is required.")
+    if not isinstance(recipients, list) or not 1 <= len(recipients) <= MAX_RECIPIENTS:
+        raise ValueError(f"smsRecipients must list between 1 and {MAX_RECIPIENTS} recipients.")
+    if any(not isinstance(item, dict) or "to" not in item for item in recipients):
+        raise ValueError("Each recipient needs a to field.")
+    if not isinstance(message, str):
+        raise ValueError("The message field is required.")
+    if len(message) > MAX_MESSAGE_LENGTH:
+        raise ValueError(f"The message exceeds {MAX_MESSAGE_LENGTH} characters.")
+    return sender, recipients, message
+
+
+def _send_one(state: AcsSmsState, sender: str, recipient: dict, message: str, options: dict) -> dict:
+    to = recipient["to"]
+    repeat_id = recipient.get("repeatabilityRequestId")
+    if repeat_id and repeat_id in state.repeatability:
+        return dict(state.repeatability[repeat_id])
+    if not _is_valid_recipient(to):
+        item = {"to": to, "httpStatusCode": 400, "successful": False, "errorMessage": INVALID_TO}
+    else:
+        message_id = f"Outgoing_{_now():%Y%m%d%H%M%S}{uuid.uuid4()}_noam"
+        item = {"to": to, "messageId": message_id, "httpStatusCode": 202, "successful": True}
+        blocked = (sender, to) in state.opt_outs
+        if not blocked:
+            state.outbox.append({"messageId": message_id, "from": sender, "to": to, "message": message,
+                                 "tag": options.get("tag"),
+                                 "enableDeliveryReport": bool(options.get("enableDeliveryReport")),
+                                 "sentAt": _iso(_now())})
+        if options.get("enableDeliveryReport"):
+            state.add_event("Microsoft.Communication.SMSDeliveryReportReceived", sender, {
+                "messageId": message_id, "from": sender, "to": to,
+                "deliveryStatus": "Failed" if blocked else "Delivered",
+                "deliveryStatusDetails": BLOCKED_DETAILS if blocked else "No error.",
+                "receivedTimestamp": _iso(_now()), "tag": options.get("tag"),
+                "deliveryAttempts": [{"timestamp": _iso(_now()), "segmentsSucceeded": 0 if blocked else 1,
+                                      "segmentsFailed": 1 if blocked else 0}],
+            })
+    if repeat_id:
+        item["repeatabilityResult"] = "accepted"
+        state.repeatability[repeat_id] = dict(item)
+    return item
+
+
+async def opt_outs_api(request: web.Request) -> web.Response:
+    """``POST /sms/optouts:add|remove|check`` (the Opt-Out Management API)."""
+    body = await request.read()
+    refused = await _guard(request, body)
+    if refused is not None:
+        return refused
+    action = request.match_info["action"]
+    if action not in {"add", "remove", "check"}:
+        return error_response(request, 404, "NotFound", "The requested resource was not found.")
+    try:
+        payload = _read_json(body)
+        sender = payload["from"]
+        recipients = [item["to"] for item in payload["recipients"]]
+        if not sender or not 1 <= len(recipients) <= MAX_RECIPIENTS:
+            raise ValueError("from and 1 to 100 recipients are required.")
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        return error_response(request, 400, "BadRequest", f"Invalid request: {exc}")
+    state = _state(request)
+    results = []
+    with state.lock:
+        for to in recipients:
+            if not _is_valid_recipient(to):
+                results.append({"to": to, "httpStatusCode": 400, "errorMessage": INVALID_TO})
+                continue
+            if action == "add":
+                state.opt_outs.add((sender, to))
+                results.append({"to": to, "httpStatusCode": 200})
+            elif action == "remove":
+                state.opt_outs.discard((sender, to))
+                results.append({"to": to, "httpStatusCode": 200})
+            else:
+                results.append({"to": to, "httpStatusCode": 200, "isOptedOut": (sender, to) in state.opt_outs})
+        state.requests[-1]["status"] = 200
+    return web.json_response({"value": results}, headers=_correlation_headers(request))
+
+
+# ------------------------------------------------------------------ /_emulator test API
+
+
+async def get_outbox(request: web.Request) -> web.Response:
+    state = _state(request)
+    with state.lock:
+        return web.json_response(list(state.outbox))
+
+
+async def get_requests(request: web.Request) -> web.Response:
+    state = _state(request)
+    with state.lock:
+        return web.json_response(list(state.requests))
+
+
+async def get_events(request: web.Request) -> web.Response:
+    state = _state(request)
+    with state.lock:
+        return web.json_response(list(state.events))
+
+
+async def post_inbound(request: web.Request) -> web.Response:
+    payload = await request.json()
+    sender = payload.get("from")
+    to = payload.get("to") or next(iter(_state(request).from_numbers))
+    keyword = _state(request).receive(sender, to, payload.get("message", ""))
+    return web.json_response({"keyword": keyword})
+
+
+async def get_opt_outs(request: web.Request) -> web.Response:
+    state = _state(request)
+    with state.lock:
+        return web.json_response([{"from": sender, "to": to} for sender, to in sorted(state.opt_outs)])
+
+
+async def post_opt_out(request: web.Request) -> web.Response:
+    payload = await request.json()
+    state = _state(request)
+    with state.lock:
+        state.opt_outs.add((payload.get("from") or DEFAULT_FROM, payload["to"]))
+    return web.json_response({"ok": True}, status=201)
+
+
+async def delete_opt_outs(request: web.Request) -> web.Response:
+    state = _state(request)
+    with state.lock:
+        state.opt_outs.clear()
+    return web.Response(status=204)
+
+
+async def post_fault(request: web.Request) -> web.Response:
+    payload = await request.json()
+    fault = Fault(status=int(payload["status"]), times=payload.get("times", 1),
+                  retry_after=payload.get("retryAfter"), delay=float(payload.get("delay", 0)),
+                  path=payload.get("path", "/sms"), code=payload.get("code"),
+                  per_recipient=bool(payload.get("perRecipient")), message=payload.get("message"))
+    state = _state(request)
+    with state.lock:
+        state.faults.append(fault)
+    return web.json_response({"ok": True}, status=201)
+
+
+async def delete_faults(request: web.Request) -> web.Response:
+    state = _state(request)
+    with state.lock:
+        state.faults.clear()
+    return web.Response(status=204)
+
+
+async def post_reset(request: web.Request) -> web.Response:
+    _state(request).reset()
+    return web.Response(status=204)
+
+
+def create_app(access_key: str | None = None, *, secondary_key: str | None = None,
+               from_numbers: tuple[str, ...] = (DEFAULT_FROM,)) -> web.Application:
+    """The emulator as an aiohttp application; ``app[STATE]`` is its :class:`AcsSmsState`."""
+    keys = tuple(k for k in (access_key or new_access_key(), secondary_key) if k)
+    app = web.Application(client_max_size=1024 * 1024)
+    app[STATE] = AcsSmsState(access_keys=keys, from_numbers=set(from_numbers))
+    app.router.add_post("/sms", send_sms)
+    app.router.add_post(r"/sms/optouts:{action}", opt_outs_api)
+    app.router.add_get("/_emulator/outbox", get_outbox)
+    app.router.add_get("/_emulator/requests", get_requests)
+    app.router.add_get("/_emulator/events", get_events)
+    app.router.add_post("/_emulator/inbound", post_inbound)
+    app.router.add_get("/_emulator/optouts", get_opt_outs)
+    app.router.add_post("/_emulator/optouts", post_opt_out)
+    app.router.add_delete("/_emulator/optouts", delete_opt_outs)
+    app.router.add_post("/_emulator/faults", post_fault)
+    app.router.add_delete("/_emulator/faults", delete_faults)
+    app.router.add_post("/_emulator/reset", post_reset)
+    return app
+
+
+# ------------------------------------------------------------------ running it
+
+
+class AcsSmsEmulator:
+    """A running ACS SMS emulator and what a client needs: endpoint, access key, sender number."""
+
+    def __init__(self, server, state: AcsSmsState, from_number: str):
+        self._server = server
+        self.state = state
+        self.from_number = from_number
+
+    @property
+    def base_url(self) -> str:
+        return self._server.base_url
+
+    @property
+    def endpoint(self) -> str:
+        """The resource endpoint, without a trailing slash (the SDK signs the host taken from it)."""
+        return self._server.base_url
+
+    @property
+    def access_key(self) -> str:
+        return self.state.access_keys[0]
+
+    @property
+    def connection_string(self) -> str:
+        return f"endpoint={self.endpoint}/;accesskey={self.access_key}"
+
+    def env(self) -> dict[str, str]:
+        """App settings that point Frontdesk's ACS sender here."""
+        return {"SMS__PROVIDER": "acs", "SMS__FROM_NUMBER": self.from_number,
+                "ACS__ENDPOINT": self.endpoint, "ACS__ACCESS_KEY": self.access_key}
+
+    def outbox(self) -> list[dict]:
+        with self.state.lock:
+            return [dict(item) for item in self.state.outbox]
+
+    def requests(self, path: str | None = "/sms") -> list[dict]:
+        """Requests received (all of them when ``path`` is ``None``)."""
+        with self.state.lock:
+            return [dict(item) for item in self.state.requests if path is None or item["path"] == path]
+
+    def events(self, event_type: str | None = None) -> list[dict]:
+        with self.state.lock:
+            return [dict(e) for e in self.state.events if event_type is None or e["eventType"].endswith(event_type)]
+
+    def inbound(self, sender: str, message: str, to: str | None = None) -> str | None:
+        """``sender`` texts ``message`` to the resource's number; returns "STOP", "START" or ``None``."""
+        return self.state.receive(sender, to or self.from_number, message)
+
+    def opt_out(self, recipient: str, sender: str | None = None) -> None:
+        with self.state.lock:
+            self.state.opt_outs.add((sender or self.from_number, recipient))
+
+    def fault(self, status: int, *, times: int | None = 1, retry_after: float | None = None, delay: float = 0.0,
+              path: str = "/sms", per_recipient: bool = False, message: str | None = None) -> None:
+        """Fail the next ``times`` requests to ``path`` (``None``: until reset); ``per_recipient`` fails items."""
+        with self.state.lock:
+            self.state.faults.append(Fault(status, times, retry_after, delay, path, None, per_recipient, message))
+
+    def reset(self) -> None:
+        self.state.reset()
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+def start_acs_sms_emulator(access_key: str | None = None, *, port: int | None = None,
+                           from_number: str = DEFAULT_FROM) -> AcsSmsEmulator:
+    """Start the emulator on a free loopback port in a background thread."""
+    from dev.serving import BackgroundServer
+    key = access_key or new_access_key()
+    server = BackgroundServer(lambda: create_app(key, from_numbers=(from_number,)), port=port,
+                              name="acs-sms-emulator").start()
+    return AcsSmsEmulator(server, server.app[STATE], from_number)
+
+
+def signed_headers(access_key: str, method: str, url: str, body: bytes, *, date: datetime | None = None) -> dict:
+    """Headers that sign a raw request like the SDK does (for fidelity tests and curl-like tools)."""
+    from urllib.parse import urlsplit
+    parts = urlsplit(url)
+    path_and_query = parts.path + (f"?{parts.query}" if parts.query else "")
+    signed_date = format_datetime(date or _now(), usegmt=True)
+    body_hash = content_hash(body)
+    signature = sign(access_key, string_to_sign(method, path_and_query, signed_date, parts.netloc, body_hash))
+    return {"x-ms-date": signed_date, "x-ms-content-sha256": body_hash, "Content-Type": "application/json",
+            "Authorization": f"HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature={signature}"}

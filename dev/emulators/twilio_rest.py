@@ -1,0 +1,404 @@
+"""Twilio REST emulator: the Messages resource Frontdesk uses to send texts, on loopback.
+
+Faithful to what Frontdesk relies on:
+- ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` with the form fields the ``twilio`` library sends
+  (To, From, Body, StatusCallback, ...), HTTP Basic auth with the account SID and auth token; anything else
+  gets ``401`` and Twilio's error JSON ``{code: 20003, message, more_info, status}``.
+- ``201`` with the Message resource JSON (``sid`` "SM" + 32 hex, ``status`` "queued", dates in RFC 2822, ...)
+  and a ``Twilio-Request-Id`` header.
+- Twilio's error codes: 21610 (recipient replied STOP to this sender: "Attempt to send to unsubscribed
+  recipient"), 21211 (invalid To), 21604 / 21603 / 21602 (missing To / From / Body), 21606 (From is not one
+  of the account's numbers), 21617 (body over 1600 characters), 20404 (another account's URL).
+- Opt-outs per sender and recipient, as Twilio's default keyword handling keeps them: STOP, STOPALL,
+  UNSUBSCRIBE, CANCEL, END, QUIT (and OPTOUT, REVOKE) opt out; START, YES, UNSTOP opt back in.
+
+Test API under ``/_emulator``: ``GET outbox``, ``GET requests``, ``POST inbound`` ``{From, To, Body}``,
+``GET|POST|DELETE optouts``, ``POST|DELETE faults`` ``{status, times, retryAfter, delay, code}``, ``POST reset``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hmac
+import re
+import secrets
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import format_datetime
+
+import phonenumbers
+from aiohttp import web
+
+API_VERSION = "2010-04-01"
+DEFAULT_FROM = "+14155550100"
+MAX_BODY_LENGTH = 1600
+STOP_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"})
+START_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
+
+_ERRORS = {
+    20003: "Authenticate",
+    20404: "The requested resource {path} was not found",
+    20429: "Too Many Requests",
+    20500: "Internal Server Error",
+    20503: "Service Unavailable",
+    21211: "The 'To' number {to} is not a valid phone number.",
+    21602: "Message body is required.",
+    21603: "A 'From' phone number is required.",
+    21604: "A 'To' phone number is required.",
+    21606: "The From phone number {from_} is not a valid, SMS-capable inbound phone number or short code for "
+           "your account.",
+    21610: "Attempt to send to unsubscribed recipient",
+    21617: "The concatenated message body exceeds the 1600 character limit.",
+}
+_FAULT_CODES = {429: 20429, 500: 20500, 503: 20503}
+
+
+def new_account_sid() -> str:
+    return "AC" + secrets.token_hex(16)
+
+
+def new_auth_token() -> str:
+    return secrets.token_hex(16)
+
+
+def _rfc2822(moment: datetime) -> str:
+    return format_datetime(moment).replace("-0000", "+0000")
+
+
+def _keyword(text: str) -> str:
+    return re.sub(r"[^A-Z]", "", (text or "").strip().upper())
+
+
+def _is_valid_to(number: str) -> bool:
+    if not re.fullmatch(r"\+[1-9]\d{6,14}", number or ""):
+        return False
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return False
+    return (phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) == number
+            and phonenumbers.is_valid_number(parsed))
+
+
+@dataclass
+class Fault:
+    """An injected failure for the next ``times`` send requests (``None``: until cleared).
+
+    ``delay`` seconds of latency come first; ``status`` 0 means latency only.
+    """
+
+    status: int
+    times: int | None = 1
+    retry_after: float | None = None
+    delay: float = 0.0
+    code: int | None = None
+
+
+@dataclass
+class TwilioState:
+    """The account, its numbers and what happened; guarded by a lock because tests read it from another thread."""
+
+    account_sid: str
+    auth_token: str
+    from_numbers: set[str] = field(default_factory=lambda: {DEFAULT_FROM})
+    outbox: list[dict] = field(default_factory=list)
+    requests: list[dict] = field(default_factory=list)
+    inbound: list[dict] = field(default_factory=list)
+    opt_outs: set[tuple[str, str]] = field(default_factory=set)  # (sender, recipient)
+    faults: list[Fault] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def reset(self) -> None:
+        with self.lock:
+            for items in (self.outbox, self.requests, self.inbound, self.faults):
+                items.clear()
+            self.opt_outs.clear()
+
+    def take_fault(self) -> Fault | None:
+        with self.lock:
+            if not self.faults:
+                return None
+            fault = self.faults[0]
+            if fault.times is not None:
+                fault.times -= 1
+                if fault.times <= 0:
+                    self.faults.pop(0)
+            return fault
+
+    def receive(self, sender: str, recipient: str, body: str) -> str | None:
+        """A phone (``sender``) texts the account's number (``recipient``); returns the keyword acted on."""
+        keyword = _keyword(body)
+        with self.lock:
+            self.inbound.append({"sid": "SM" + secrets.token_hex(16), "from": sender, "to": recipient, "body": body,
+                                 "dateCreated": _rfc2822(datetime.now(timezone.utc))})
+            if keyword in STOP_KEYWORDS:
+                self.opt_outs.add((recipient, sender))
+                return "STOP"
+            if keyword in START_KEYWORDS:
+                self.opt_outs.discard((recipient, sender))
+                return "START"
+        return None
+
+
+STATE = web.AppKey("state", TwilioState)
+
+
+def _request_id() -> str:
+    return "RQ" + secrets.token_hex(16)
+
+
+class _Blank(dict):
+    """Message details; a placeholder nobody supplied renders empty instead of failing."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def twilio_error(code: int, status: int, *, retry_after: float | None = None, **details: str) -> web.Response:
+    """An error answer in Twilio's shape."""
+    body = {"code": code, "message": _ERRORS.get(code, "Error").format_map(_Blank(details)), "more_info":
+            f"https://www.twilio.com/docs/errors/{code}", "status": status}
+    headers = {"Twilio-Request-Id": _request_id()}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="Twilio API"'
+    if retry_after is not None:
+        headers["Retry-After"] = f"{retry_after:g}"
+    return web.json_response(body, status=status, headers=headers)
+
+
+def basic_credentials(header: str) -> tuple[str, str] | None:
+    if not header.lower().startswith("basic "):
+        return None
+    try:
+        username, _, password = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return username, password
+
+
+def _authenticated(state: TwilioState, header: str) -> bool:
+    credentials = basic_credentials(header)
+    if credentials is None:
+        return False
+    username, password = credentials
+    return (hmac.compare_digest(username, state.account_sid)
+            and hmac.compare_digest(password.encode(), state.auth_token.encode()))
+
+
+def _state(request: web.Request) -> TwilioState:
+    return request.app[STATE]
+
+
+async def create_message(request: web.Request) -> web.Response:
+    state = _state(request)
+    form = await request.post()
+    entry = {"method": request.method, "path": request.path, "to": form.get("To"), "from": form.get("From"),
+             "authorized": _authenticated(state, request.headers.get("Authorization", "")),
+             "time": datetime.now(timezone.utc).isoformat()}
+    with state.lock:
+        state.requests.append(entry)
+    response = await _answer(request, state, form, entry)
+    entry["status"] = response.status
+    return response
+
+
+async def _answer(request: web.Request, state: TwilioState, form, entry: dict) -> web.Response:
+    if not entry["authorized"]:
+        return twilio_error(20003, 401)
+    if request.match_info["account_sid"] != state.account_sid:
+        return twilio_error(20404, 404, path=request.path)
+    fault = state.take_fault()
+    if fault is not None:
+        if fault.delay:
+            await asyncio.sleep(fault.delay)
+    if fault is not None and fault.status:  # status 0: latency only, then a normal answer
+        return twilio_error(fault.code or _FAULT_CODES.get(fault.status, 20500), fault.status,
+                            retry_after=fault.retry_after, to=form.get("To", ""), from_=form.get("From", ""),
+                            path=request.path)
+    to, sender, body = form.get("To", ""), form.get("From", ""), form.get("Body", "")
+    if not to:
+        return twilio_error(21604, 400)
+    if not sender and not form.get("MessagingServiceSid"):
+        return twilio_error(21603, 400)
+    if not body and not form.get("MediaUrl") and not form.get("ContentSid"):
+        return twilio_error(21602, 400)
+    if len(body) > MAX_BODY_LENGTH:
+        return twilio_error(21617, 400)
+    if sender not in state.from_numbers:
+        return twilio_error(21606, 400, from_=sender)
+    if not _is_valid_to(to):
+        return twilio_error(21211, 400, to=to)
+    with state.lock:
+        if (sender, to) in state.opt_outs:
+            return twilio_error(21610, 400)
+        message = _message_resource(state.account_sid, sender, to, body)
+        state.outbox.append({**message, "status_callback": form.get("StatusCallback")})
+    return web.json_response(message, status=201, headers={"Twilio-Request-Id": _request_id()})
+
+
+def _message_resource(account_sid: str, sender: str, to: str, body: str) -> dict:
+    sid = "SM" + secrets.token_hex(16)
+    now = _rfc2822(datetime.now(timezone.utc))
+    uri = f"/{API_VERSION}/Accounts/{account_sid}/Messages/{sid}"
+    return {
+        "account_sid": account_sid, "api_version": API_VERSION, "body": body,
+        "date_created": now, "date_sent": None, "date_updated": now, "direction": "outbound-api",
+        "error_code": None, "error_message": None, "from": sender, "messaging_service_sid": None,
+        "num_media": "0", "num_segments": str(1 if len(body) <= 160 else -(-len(body) // 153)),
+        "price": None, "price_unit": "USD", "sid": sid, "status": "queued",
+        "subresource_uris": {"media": f"{uri}/Media.json"}, "to": to, "uri": f"{uri}.json",
+    }
+
+
+# ------------------------------------------------------------------ /_emulator test API
+
+
+async def get_outbox(request: web.Request) -> web.Response:
+    state = _state(request)
+    with state.lock:
+        return web.json_response(list(state.outbox))
+
+
+async def get_requests(request: web.Request) -> web.Response:
+    state = _state(request)
+    with state.lock:
+        return web.json_response(list(state.requests))
+
+
+async def post_inbound(request: web.Request) -> web.Response:
+    payload = await request.json()
+    state = _state(request)
+    keyword = state.receive(payload["From"], payload.get("To") or next(iter(state.from_numbers)),
+                            payload.get("Body", ""))
+    return web.json_response({"keyword": keyword})
+
+
+async def get_opt_outs(request: web.Request) -> web.Response:
+    state = _state(request)
+    with state.lock:
+        return web.json_response([{"from": sender, "to": to} for sender, to in sorted(state.opt_outs)])
+
+
+async def post_opt_out(request: web.Request) -> web.Response:
+    payload = await request.json()
+    state = _state(request)
+    with state.lock:
+        state.opt_outs.add((payload.get("from") or next(iter(state.from_numbers)), payload["to"]))
+    return web.json_response({"ok": True}, status=201)
+
+
+async def delete_opt_outs(request: web.Request) -> web.Response:
+    state = _state(request)
+    with state.lock:
+        state.opt_outs.clear()
+    return web.Response(status=204)
+
+
+async def post_fault(request: web.Request) -> web.Response:
+    payload = await request.json()
+    state = _state(request)
+    with state.lock:
+        state.faults.append(Fault(int(payload["status"]), payload.get("times", 1), payload.get("retryAfter"),
+                                  float(payload.get("delay", 0)), payload.get("code")))
+    return web.json_response({"ok": True}, status=201)
+
+
+async def delete_faults(request: web.Request) -> web.Response:
+    state = _state(request)
+    with state.lock:
+        state.faults.clear()
+    return web.Response(status=204)
+
+
+async def post_reset(request: web.Request) -> web.Response:
+    _state(request).reset()
+    return web.Response(status=204)
+
+
+def create_app(account_sid: str | None = None, auth_token: str | None = None, *,
+               from_numbers: tuple[str, ...] = (DEFAULT_FROM,)) -> web.Application:
+    """The emulator as an aiohttp application; ``app[STATE]`` is its :class:`TwilioState`."""
+    app = web.Application(client_max_size=1024 * 1024)
+    app[STATE] = TwilioState(account_sid or new_account_sid(), auth_token or new_auth_token(), set(from_numbers))
+    app.router.add_post(f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json", create_message)
+    app.router.add_get("/_emulator/outbox", get_outbox)
+    app.router.add_get("/_emulator/requests", get_requests)
+    app.router.add_post("/_emulator/inbound", post_inbound)
+    app.router.add_get("/_emulator/optouts", get_opt_outs)
+    app.router.add_post("/_emulator/optouts", post_opt_out)
+    app.router.add_delete("/_emulator/optouts", delete_opt_outs)
+    app.router.add_post("/_emulator/faults", post_fault)
+    app.router.add_delete("/_emulator/faults", delete_faults)
+    app.router.add_post("/_emulator/reset", post_reset)
+    return app
+
+
+# ------------------------------------------------------------------ running it
+
+
+class TwilioEmulator:
+    """A running Twilio REST emulator and the credentials to use with it."""
+
+    def __init__(self, server, state: TwilioState, from_number: str):
+        self._server = server
+        self.state = state
+        self.from_number = from_number
+
+    @property
+    def base_url(self) -> str:
+        """What ``Client.api.base_url`` should be (``https://api.twilio.com`` in production)."""
+        return self._server.base_url
+
+    @property
+    def account_sid(self) -> str:
+        return self.state.account_sid
+
+    @property
+    def auth_token(self) -> str:
+        return self.state.auth_token
+
+    def env(self) -> dict[str, str]:
+        """App settings that point Frontdesk's Twilio sender here."""
+        return {"SMS__PROVIDER": "twilio", "SMS__FROM_NUMBER": self.from_number,
+                "TWILIO__ACCOUNT_SID": self.account_sid, "TWILIO__AUTH_TOKEN": self.auth_token,
+                "TWILIO__API_BASE_URL": self.base_url}
+
+    def outbox(self) -> list[dict]:
+        with self.state.lock:
+            return [dict(item) for item in self.state.outbox]
+
+    def requests(self) -> list[dict]:
+        with self.state.lock:
+            return [dict(item) for item in self.state.requests]
+
+    def inbound(self, sender: str, body: str, to: str | None = None) -> str | None:
+        """``sender`` texts ``body`` to the account's number; returns "STOP", "START" or ``None``."""
+        return self.state.receive(sender, to or self.from_number, body)
+
+    def opt_out(self, recipient: str, sender: str | None = None) -> None:
+        with self.state.lock:
+            self.state.opt_outs.add((sender or self.from_number, recipient))
+
+    def fault(self, status: int, *, times: int | None = 1, retry_after: float | None = None,
+              delay: float = 0.0, code: int | None = None) -> None:
+        with self.state.lock:
+            self.state.faults.append(Fault(status, times, retry_after, delay, code))
+
+    def reset(self) -> None:
+        self.state.reset()
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+def start_twilio_emulator(account_sid: str | None = None, auth_token: str | None = None, *,
+                          port: int | None = None, from_number: str = DEFAULT_FROM) -> TwilioEmulator:
+    """Start the emulator on a free loopback port in a background thread."""
+    from dev.serving import BackgroundServer
+    sid, token = account_sid or new_account_sid(), auth_token or new_auth_token()
+    server = BackgroundServer(lambda: create_app(sid, token, from_numbers=(from_number,)), port=port,
+                              name="twilio-emulator").start()
+    return TwilioEmulator(server, server.app[STATE], from_number)
