@@ -8,11 +8,15 @@ the errors of :mod:`shared.errors`, never SDK exceptions.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Literal, Protocol, TypeVar
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from shared.domain.booking import Booking
 
 ShowAs = Literal["free", "tentative", "busy", "oof", "workingElsewhere", "unknown"]
 
@@ -70,6 +74,9 @@ class CalendarEvent:
     change_key: str | None = None
     last_modified: datetime | None = None
     online_meeting_url: str | None = None
+    time_zone: str | None = None  # IANA zone the event was written in (Graph's originalStartTimeZone)
+    categories: tuple[str, ...] = ()
+    attendees: tuple[Attendee, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +96,7 @@ class Subscription:
     expires_at: datetime
     notification_url: str
     lifecycle_url: str | None = None
+    change_type: str = "created,updated,deleted"
 
 
 class CalendarPort(Protocol):
@@ -130,12 +138,16 @@ RegardingType = Literal["lead", "contact", "account", "opportunity", "incident",
 
 @dataclass(frozen=True, slots=True)
 class Regarding:
+    """The CRM record a booking is about: a lead, contact, account, opportunity, case (incident) or work order."""
+
     entity: RegardingType
     id: str
 
 
 @dataclass(frozen=True, slots=True)
 class AppointmentDraft:
+    """What the Dynamics appointment of a booking should say (written again, whole, on every change)."""
+
     booking_id: str  # the appointment's id is derived from it, so creation is idempotent
     subject: str
     start: datetime
@@ -143,7 +155,8 @@ class AppointmentDraft:
     location: str | None = None
     description: str = ""
     regarding: Regarding | None = None
-    owner_systemuser_id: str | None = None
+    owner_systemuser_id: str | None = None  # the host's Dynamics user, when mapped
+    routing_decision: str = ""  # why this host was chosen; appended to the description for CRM users
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +173,14 @@ class Appointment:
 
 
 class CrmPort(Protocol):
+    """The booking's appointment activity in Dynamics 365.
+
+    ``upsert_appointment`` creates or rewrites the appointment whose id is derived from ``booking_id``
+    (so a retried call never makes a second one); ``cancel_appointment`` sets it Canceled (doing it twice is
+    fine; ``NotFoundError`` if it never existed); ``get_appointment`` returns ``None`` when it does not exist.
+    A regarding or owner record that does not exist raises ``NotFoundError`` naming it.
+    """
+
     async def upsert_appointment(self, draft: AppointmentDraft) -> Appointment: ...
     async def cancel_appointment(self, appointment_id: str) -> None: ...
     async def get_appointment(self, appointment_id: str) -> Appointment | None: ...
@@ -169,12 +190,24 @@ class CrmPort(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class SmsReceipt:
-    message_id: str
+    """The gateway took the message (``accepted``), or no gateway is configured (``skipped``).
+
+    Accepted is not delivered: carriers report delivery later (ACS delivery reports, Twilio status callbacks).
+    """
+
+    message_id: str  # the gateway's id (ACS "Outgoing_...", Twilio "SM..."); empty when skipped
     to: str  # E.164
-    provider: str
+    provider: Literal["acs", "twilio", "none"]
+    status: Literal["accepted", "skipped"] = "accepted"
 
 
 class SmsPort(Protocol):
+    """Text one recipient. ``to`` may be national (read in the sender's default region) or E.164.
+
+    Raises ``OptedOutError`` (the recipient texted STOP; remembered), ``PermanentError`` (invalid
+    number or body), ``ThrottledError`` / ``TransientError`` (retry later).
+    """
+
     async def send_sms(self, to: str, body: str, *, tag: str | None = None) -> SmsReceipt: ...
 
 
@@ -189,6 +222,14 @@ class LanguagePort(Protocol):
 
 
 # ---------------------------------------------------------------- storage
+#
+# Frontdesk's own state in Table Storage (adapters: shared/adapters/stores.py). Writes that two
+# workers can race on are ETag-guarded: a read hands back the ETag in ``Stored``, a save passes it
+# back, and a stale one raises ``ConflictError``.
+
+ClaimKind = Literal["hold", "booking"]
+StoredT = TypeVar("StoredT")
+
 
 @dataclass(frozen=True, slots=True)
 class ClaimOutcome:
@@ -196,3 +237,99 @@ class ClaimOutcome:
 
     won: bool
     conflicts: tuple[datetime, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedInterval:
+    """A run of consecutive granules one holder claims on a host (expired holds are never listed)."""
+
+    holder_id: str
+    kind: ClaimKind
+    start: datetime
+    end: datetime
+    expires_at: datetime | None = None
+
+    # Already padded and rounded to granules, so no buffers of its own: the availability engine can
+    # take it wherever it takes a Claim or a Booking.
+    @property
+    def buffer_before(self) -> timedelta:
+        return timedelta(0)
+
+    @property
+    def buffer_after(self) -> timedelta:
+        return timedelta(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Stored(Generic[StoredT]):
+    """A value as stored, with the ETag to pass back when saving it (optimistic concurrency)."""
+
+    value: StoredT
+    etag: str
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    """An idempotency key already used: which booking it made and the fingerprint of its request body."""
+
+    key: str
+    booking_id: str
+    fingerprint: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionRecord:
+    """Frontdesk's Graph change-notification subscription for one host mailbox, and its delta state."""
+
+    mailbox: str
+    host_id: str | None = None
+    subscription_id: str | None = None
+    expires_at: datetime | None = None
+    client_state_hash: str | None = None
+    delta_link: str | None = None
+    last_resync_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class ClaimStorePort(Protocol):
+    async def claim(self, host_id: str, granules: Sequence[datetime], holder_id: str,
+                    kind: ClaimKind = "hold", expires_at: datetime | None = None, *,
+                    now: datetime) -> ClaimOutcome: ...
+    async def confirm(self, host_id: str, holder_id: str, granules: Sequence[datetime], *,
+                      now: datetime) -> ClaimOutcome: ...
+    async def release(self, host_id: str, holder_id: str, granules: Sequence[datetime]) -> int: ...
+    async def move(self, holder_id: str, *, old_host_id: str, old_granules: Sequence[datetime], new_host_id: str,
+                   new_granules: Sequence[datetime], kind: ClaimKind = "booking", expires_at: datetime | None = None,
+                   now: datetime) -> ClaimOutcome: ...
+    async def list_claims(self, host_id: str, start: datetime, end: datetime, *,
+                          now: datetime) -> list[ClaimedInterval]: ...
+
+
+class BookingStorePort(Protocol):
+    async def get(self, booking_id: str) -> Stored[Booking] | None: ...
+    async def create(self, booking: Booking) -> Stored[Booking]: ...
+    async def save(self, booking: Booking, etag: str) -> Stored[Booking]: ...
+    async def find_by_event_id(self, event_id: str) -> Stored[Booking] | None: ...
+    async def reserve_idempotency_key(self, key: str, booking_id: str, fingerprint: str | None, *,
+                                      now: datetime) -> IdempotencyRecord: ...
+    async def get_idempotency_record(self, key: str) -> IdempotencyRecord | None: ...
+    async def find_by_idempotency_key(self, key: str) -> Stored[Booking] | None: ...
+    async def list_by_host(self, host_id: str, start: datetime, end: datetime, *,
+                           statuses: Iterable[str] | None = None) -> list[Booking]: ...
+
+
+class CallStorePort(Protocol):
+    async def get(self, call_sid: str) -> Stored[dict[str, Any]] | None: ...
+    async def create(self, call_sid: str, state: Mapping[str, Any] | BaseModel) -> Stored[dict[str, Any]]: ...
+    async def save(self, call_sid: str, state: Mapping[str, Any] | BaseModel,
+                   etag: str) -> Stored[dict[str, Any]]: ...
+    async def delete(self, call_sid: str) -> None: ...
+
+
+class SubscriptionStorePort(Protocol):
+    async def get(self, mailbox: str) -> Stored[SubscriptionRecord] | None: ...
+    async def upsert(self, record: SubscriptionRecord, etag: str | None = None) -> Stored[SubscriptionRecord]: ...
+    async def delete(self, mailbox: str) -> None: ...
+    async def list_all(self) -> list[Stored[SubscriptionRecord]]: ...
+    async def find_by_subscription_id(self, subscription_id: str) -> Stored[SubscriptionRecord] | None: ...

@@ -1,0 +1,281 @@
+"""The booking: what was booked, for whom, how it got there, and where its lifecycle stands.
+
+A booking is born ``held`` (its time is claimed and a tentative Outlook event exists), becomes
+``confirmed`` (the Outlook event is busy, notifications go out), and may then be rescheduled or
+``cancelled``. A hold that is declined ends ``cancelled``, one that times out ``expired``, one whose
+confirmation failed ``failed``. Transitions are small pure methods returning a new ``Booking``;
+an illegal one raises :class:`IllegalTransition`. Repeating a transition that already happened is a
+no-op, because the activities that drive them run at least once.
+
+The model is the API's JSON (camelCase aliases, ISO 8601 instants in UTC) and what the store keeps.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from shared.domain.claims import DEFAULT_GRANULE, granules, padded_interval
+from shared.domain.timezones import zone
+
+UTC = timezone.utc
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+# Deliberately loose: the address is checked by delivering mail to it, not by a regex.
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+
+
+class BookingError(ValueError):
+    """A booking cannot be changed the way someone asked."""
+
+
+class IllegalTransition(BookingError):
+    """The booking's status does not allow this transition (e.g. confirming a cancelled booking)."""
+
+    def __init__(self, booking_id: str, action: str, status: "BookingStatus"):
+        self.booking_id = booking_id
+        self.action = action
+        self.status = status
+        super().__init__(f"cannot {action} booking {booking_id}: it is {status.value}")
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("must include a UTC offset (e.g. 2026-03-02T15:00:00Z)")
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+
+
+class CamelModel(BaseModel):
+    """Pydantic base: camelCase JSON (the API's), snake_case in Python, trimmed strings, no unknown fields."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True,
+                              str_strip_whitespace=True, extra="forbid", frozen=True)
+
+
+class BookingStatus(StrEnum):
+    HELD = "held"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    FAILED = "failed"
+
+
+TERMINAL = frozenset({BookingStatus.CANCELLED, BookingStatus.EXPIRED, BookingStatus.FAILED})
+
+Channel = Literal["voice", "widget", "api", "dynamics"]
+DynamicsRecordType = Literal["lead", "contact", "account", "opportunity", "incident", "msdyn_workorder"]
+NotificationChannel = Literal["sms", "email", "crm", "webhooks"]
+NotificationStatus = Literal["pending", "sent", "failed", "skipped"]
+
+
+class Customer(CamelModel):
+    """Who the appointment is for. Personal data: never logged unmasked."""
+
+    name: str = Field(min_length=1, max_length=200)
+    phone: str | None = Field(None, description="E.164, e.g. +15551234567")
+    email: str | None = Field(None, max_length=254)
+    address: str | None = Field(None, max_length=500)
+    postal_code: str | None = Field(None, max_length=20)
+    notes: str | None = Field(None, max_length=4000)
+
+    @field_validator("phone")
+    @classmethod
+    def _e164(cls, value: str | None) -> str | None:
+        if value is not None and not E164.match(value):
+            raise ValueError("must be an E.164 number such as +15551234567")
+        return value
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not EMAIL.match(value):
+            raise ValueError("is not an e-mail address")
+        return value
+
+
+class BookingContext(CamelModel):
+    """Where the booking came from: channel, the Dynamics record it was made from, who made it."""
+
+    channel: Channel
+    dynamics_record_type: DynamicsRecordType | None = None
+    dynamics_record_id: str | None = Field(None, max_length=100)
+    owner_id: str | None = Field(None, max_length=100, description="CRM owner of the record at booking time")
+    source: dict[str, str] = Field(default_factory=dict, description="source / UTM parameters")
+    initiated_by: str | None = Field(None, max_length=200)
+
+    @model_validator(mode="after")
+    def _record_is_whole(self) -> "BookingContext":
+        if (self.dynamics_record_type is None) != (self.dynamics_record_id is None):
+            raise ValueError("dynamicsRecordType and dynamicsRecordId go together")
+        return self
+
+
+class NotificationOutcome(CamelModel):
+    """How one notification channel fared for this booking."""
+
+    status: NotificationStatus = "pending"
+    attempts: int = Field(0, ge=0)
+    last_error: str | None = Field(None, max_length=1000)
+    at: UtcDatetime | None = None
+
+
+class Notifications(CamelModel):
+    sms: NotificationOutcome = NotificationOutcome()
+    email: NotificationOutcome = NotificationOutcome()
+    crm: NotificationOutcome = NotificationOutcome()
+    webhooks: NotificationOutcome = NotificationOutcome()
+
+
+class Booking(CamelModel):
+    """A hold or booking of one host's time for one customer."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+    status: BookingStatus = BookingStatus.HELD
+    event_type_key: str = Field(min_length=1, max_length=100)
+    host_id: str = Field(min_length=1, max_length=100)
+    start: UtcDatetime
+    end: UtcDatetime
+    buffer_before_minutes: int = Field(0, ge=0, le=24 * 60)
+    buffer_after_minutes: int = Field(0, ge=0, le=24 * 60)
+    time_zone: str = Field("UTC", description="IANA zone the customer sees times in")
+    customer: Customer
+    context: BookingContext
+    routing: dict[str, Any] = Field(default_factory=dict, description="the routing decision, as recorded")
+    hold_expires_at: UtcDatetime | None = None
+    outlook_event_id: str | None = None
+    outlook_mailbox: str | None = None
+    crm_appointment_id: str | None = None
+    notifications: Notifications = Notifications()
+    idempotency_key: str | None = Field(None, max_length=255)
+    request_fingerprint: str | None = Field(None, max_length=128)
+    cancel_reason: str | None = Field(None, max_length=500)
+    failure_reason: str | None = Field(None, max_length=1000)
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+    version: int = Field(0, ge=0, description="bumped by the store on every save")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        zone(value)
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _updated_defaults_to_created(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("updated_at", data.get("updatedAt")) is None:
+            created = data.get("created_at", data.get("createdAt"))
+            data = {key: value for key, value in data.items() if key not in ("updated_at", "updatedAt")}
+            data["updated_at"] = created
+        return data
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> "Booking":
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+    # ------------------------------------------------------------ derived
+
+    @property
+    def buffer_before(self) -> timedelta:
+        return timedelta(minutes=self.buffer_before_minutes)
+
+    @property
+    def buffer_after(self) -> timedelta:
+        return timedelta(minutes=self.buffer_after_minutes)
+
+    @property
+    def padded(self) -> tuple[datetime, datetime]:
+        """The stretch this booking blocks on its host: its time plus both buffers."""
+        return padded_interval(self.start, self.end, self.buffer_before, self.buffer_after)
+
+    def claim_granules(self, granule: timedelta = DEFAULT_GRANULE) -> list[datetime]:
+        """The granules this booking claims on its host."""
+        return granules(self.start, self.end, self.buffer_before, self.buffer_after, granule)
+
+    @property
+    def is_active(self) -> bool:
+        """Held or confirmed: it occupies its host's time."""
+        return self.status in (BookingStatus.HELD, BookingStatus.CONFIRMED)
+
+    # ------------------------------------------------------------ transitions
+
+    def _evolve(self, now: datetime, **changes: Any) -> "Booking":
+        # Re-validate rather than model_copy, so a transition can never produce an invalid booking.
+        return type(self).model_validate({**self.model_dump(by_alias=False), **changes, "updated_at": _utc(now)})
+
+    def _require(self, action: str, *allowed: BookingStatus) -> None:
+        if self.status not in allowed:
+            raise IllegalTransition(self.id, action, self.status)
+
+    def confirm(self, now: datetime) -> "Booking":
+        """held -> confirmed: the time is the customer's; the hold no longer expires."""
+        if self.status is BookingStatus.CONFIRMED:
+            return self
+        self._require("confirm", BookingStatus.HELD)
+        return self._evolve(now, status=BookingStatus.CONFIRMED, hold_expires_at=None)
+
+    def cancel(self, now: datetime, reason: str | None = None) -> "Booking":
+        """held or confirmed -> cancelled (a declined hold, or a cancelled appointment)."""
+        if self.status is BookingStatus.CANCELLED:
+            return self
+        self._require("cancel", BookingStatus.HELD, BookingStatus.CONFIRMED)
+        return self._evolve(now, status=BookingStatus.CANCELLED, cancel_reason=reason, hold_expires_at=None)
+
+    def expire(self, now: datetime) -> "Booking":
+        """held -> expired: nobody confirmed the hold in time."""
+        if self.status is BookingStatus.EXPIRED:
+            return self
+        self._require("expire", BookingStatus.HELD)
+        return self._evolve(now, status=BookingStatus.EXPIRED, hold_expires_at=None)
+
+    def fail(self, now: datetime, reason: str) -> "Booking":
+        """held -> failed: confirming did not work out and the hold was compensated."""
+        if self.status is BookingStatus.FAILED:
+            return self
+        self._require("fail", BookingStatus.HELD)
+        return self._evolve(now, status=BookingStatus.FAILED, failure_reason=reason, hold_expires_at=None)
+
+    def reschedule(self, start: datetime, end: datetime, now: datetime, *, host_id: str | None = None) -> "Booking":
+        """A confirmed booking moves to a new time (and possibly another host); it stays confirmed."""
+        self._require("reschedule", BookingStatus.CONFIRMED)
+        changes: dict[str, Any] = {"start": _utc(start), "end": _utc(end)}
+        if host_id is not None:
+            changes["host_id"] = host_id
+        unchanged = (self.start, self.end, self.host_id)
+        if (changes["start"], changes["end"], changes.get("host_id", self.host_id)) == unchanged:
+            return self
+        return self._evolve(now, **changes)
+
+    def with_outlook_event(self, event_id: str, mailbox: str, now: datetime) -> "Booking":
+        """Remember the Outlook event standing for this booking (set when the hold event is created)."""
+        if self.status in TERMINAL:
+            raise IllegalTransition(self.id, "attach an Outlook event to", self.status)
+        if (self.outlook_event_id, self.outlook_mailbox) == (event_id, mailbox):
+            return self
+        return self._evolve(now, outlook_event_id=event_id, outlook_mailbox=mailbox)
+
+    def with_crm_appointment(self, appointment_id: str, now: datetime) -> "Booking":
+        """Remember the Dynamics appointment created for this booking."""
+        if self.crm_appointment_id == appointment_id:
+            return self
+        return self._evolve(now, crm_appointment_id=appointment_id)
+
+    def record_notification(self, channel: NotificationChannel, status: NotificationStatus, now: datetime,
+                            error: str | None = None) -> "Booking":
+        """Record one more attempt on a notification channel (its outcome never changes the status)."""
+        if self.status is BookingStatus.HELD:
+            raise IllegalTransition(self.id, f"notify ({channel}) for", self.status)
+        previous: NotificationOutcome = getattr(self.notifications, channel)
+        outcome = NotificationOutcome(status=status, attempts=previous.attempts + 1,
+                                      last_error=(error[:1000] if error else None), at=now)
+        notifications = self.notifications.model_copy(update={channel: outcome})
+        return self._evolve(now, notifications=notifications.model_dump(by_alias=False))
