@@ -103,6 +103,11 @@ class DataverseSettings(BaseModel):
     url: AnyHttpUrl | None = Field(
         None, description="Environment URL, e.g. https://contoso.crm.dynamics.com; empty disables Dynamics.")
     timeout_seconds: float = Field(20.0, gt=0, le=120, description="Per-request timeout for Dataverse calls.")
+    max_retry_after_seconds: float = Field(
+        30.0, gt=0, le=300, description="Longest service-protection Retry-After Frontdesk waits before giving up.")
+    appointment_category: str = Field(
+        "Frontdesk", min_length=1, max_length=250,
+        description="Category on Frontdesk's CRM appointments; server-side sync filters it out (docs/DYNAMICS.md).")
 
 
 class SmsSettings(BaseModel):
@@ -110,6 +115,8 @@ class SmsSettings(BaseModel):
 
     provider: Literal["acs", "twilio", "none"] = Field("acs", description="acs, twilio or none.")
     from_number: str | None = Field(None, description="Sender number in E.164 (+15551234567).")
+    default_region: str = Field("US", pattern=r"^[A-Z]{2}$",
+                                description="Region (ISO 3166 alpha-2) for numbers given without a country code.")
 
 
 class AcsSettings(BaseModel):
@@ -218,3 +225,63 @@ def get_settings() -> Settings:
 def reset_settings() -> None:
     """Forget the cached settings (tests and the development host change the environment)."""
     get_settings.cache_clear()
+
+
+# ---------------------------------------------------------------- the business configuration file
+
+def _yaml_line(root, path: str) -> int | None:
+    """The 1-based line of the YAML node at ``path`` (``hosts[2].working_hours[0]``), or its nearest parent."""
+    import re
+
+    import yaml
+    node, line = root, None
+    for key, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", path):
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+        if index and isinstance(node, yaml.SequenceNode):
+            position = int(index)
+            node = node.value[position] if position < len(node.value) else None
+        elif key and isinstance(node, yaml.MappingNode):
+            node = next((value for name, value in node.value if getattr(name, "value", None) == key), None)
+        else:
+            node = None
+    return node.start_mark.line + 1 if node is not None else line
+
+
+def load_business_config(path: str | None = None):
+    """Read and validate the business configuration YAML (default: the ``BUSINESS_CONFIG_PATH`` setting).
+
+    Returns a :class:`shared.domain.business.BusinessConfig`. Any problem raises
+    :class:`shared.domain.business.BusinessConfigError`, each message naming the exact field path
+    and, where it can, the line of the file: ``hosts[2].working_hours[1].hours[0] (line 57): ...``.
+    """
+    from pathlib import Path
+
+    import yaml
+
+    from shared.domain.business import BusinessConfigError, parse_business_config
+
+    if path is None:
+        path = get_settings().business_config_path
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BusinessConfigError([("(file)", f"cannot read {source}: {exc.strerror or exc}")], source) from None
+    try:
+        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise BusinessConfigError([("(yaml)", f"{where}{problem}")], source) from None
+    try:
+        return parse_business_config(data, source)
+    except BusinessConfigError as exc:
+        located = []
+        for field_path, message in exc.problems:
+            line = _yaml_line(root, field_path) if root is not None else None
+            located.append((field_path, f"{message} (line {line})" if line else message))
+        raise BusinessConfigError(located, source) from None
