@@ -1,0 +1,279 @@
+// Frontdesk in one resource group: `azd up` provisions this and deploys the function app (service `api`).
+// Identity first and least privilege: one user-assigned managed identity, no shared keys, Key Vault (RBAC)
+// references for every secret, Entra-only telemetry. docs/DEPLOY.md walks through the steps outside Azure
+// (Graph permissions scoped with Exchange RBAC for Applications, the Dataverse application user, Twilio).
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(40)
+@description('azd environment name; names the resource group and seeds every resource name.')
+param environmentName string
+
+@minLength(1)
+@description('Region of every resource (Flex Consumption must be available there).')
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
+param location string
+
+@description('Resource group name; empty: rg-<environmentName>.')
+param resourceGroupName string = ''
+
+@description('Object id of the person or pipeline running azd (AZURE_PRINCIPAL_ID); may read Key Vault secrets so re-provisioning keeps the generated Graph clientState. Empty: no human access to secrets.')
+param principalId string = ''
+
+// ---- Secrets: passed once into Key Vault, never into an app setting ----
+
+@secure()
+@description('Graph change-notification clientState. azd generates it on first provision and reads it back from Key Vault afterwards, so it stays stable.')
+param graphClientStateSecret string
+
+@secure()
+@description('Twilio auth token (validates X-Twilio-Signature, authenticates Twilio REST). Required: azd prompts when TWILIO_AUTH_TOKEN is not set.')
+param twilioAuthToken string
+
+@secure()
+@description('OpenAI API key, only for OPENAI__KIND=openai. Empty: the vault keeps whatever it already holds.')
+param openAiApiKey string = ''
+
+@secure()
+@description('App registration client secret, only for identityMode=client_secret. Empty: the vault keeps whatever it already holds.')
+param appRegistrationClientSecret string = ''
+
+// ---- Frontdesk settings ----
+
+@description('Business configuration file inside the deployed package (hosts, mailboxes, event types).')
+param businessConfigPath string = 'config/business.example.yaml'
+
+@description('Public https base URL when the app sits behind a custom domain or Front Door; empty: the app\'s own hostname.')
+param publicBaseUrl string = ''
+
+@description('Durable Functions task hub name.')
+param durableTaskHub string = 'frontdesk'
+
+@allowed(['DEBUG', 'INFO', 'WARNING', 'ERROR'])
+param logLevel string = 'INFO'
+
+@description('Prefix of Frontdesk\'s table names.')
+param tablePrefix string = 'frontdesk'
+
+@description('How Frontdesk authenticates to Graph and Dataverse: the managed identity (recommended) or an app registration with a client secret in Key Vault.')
+@allowed(['managed_identity', 'client_secret'])
+param identityMode string = 'managed_identity'
+
+@description('Client id of the app registration (identityMode=client_secret only).')
+param appRegistrationClientId string = ''
+
+@description('Dataverse environment URL, e.g. https://contoso.crm.dynamics.com; empty disables Dynamics 365.')
+param dataverseUrl string = ''
+
+@allowed(['acs', 'twilio', 'none'])
+param smsProvider string = 'acs'
+
+@description('Sender number for SMS confirmations, E.164 (an ACS number, or the Twilio number).')
+param smsFromNumber string = ''
+
+@description('Region (ISO 3166 alpha-2) assumed for phone numbers given without a country code.')
+param smsDefaultRegion string = 'US'
+
+@description('Deploy an Azure Communication Services resource for SMS.')
+param deployCommunicationServices bool = true
+
+@description('Where ACS keeps data at rest.')
+param communicationDataLocation string = 'United States'
+
+@description('Twilio account SID (AC...), not a secret.')
+param twilioAccountSid string = ''
+
+param twilioVoice string = 'Polly.Joanna'
+
+@allowed(['openai', 'azure', 'none'])
+param openAiKind string = 'none'
+
+@description('Azure OpenAI resource endpoint (openAiKind=azure) or OpenAI-compatible base URL.')
+param openAiEndpoint string = ''
+
+param openAiModel string = 'gpt-4o-mini'
+
+param openAiApiVersion string = '2024-10-21'
+
+@description('Comma-separated origins allowed to call the API from browsers (sites embedding the widget, the Dynamics 365 org URL).')
+param corsAllowedOrigins string = ''
+
+// ---- Capacity ----
+
+@minValue(1)
+param alwaysReadyHttpInstances int = 1
+
+@minValue(0)
+param alwaysReadyDurableInstances int = 1
+
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int = 100
+
+@minValue(30)
+@maxValue(730)
+param logRetentionInDays int = 30
+
+@description('Key Vault purge protection (recommended; turn off only for throwaway environments, it cannot be undone).')
+param enablePurgeProtection bool = true
+
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = { 'azd-env-name': environmentName, application: 'frontdesk' }
+var functionAppName = 'func-frontdesk-${resourceToken}'
+var deploymentContainerName = 'app-package-${take(resourceToken, 8)}'
+// One place names the secrets: the vault writes them and the app settings reference them.
+var secretNames = {
+  graphClientState: 'graph-client-state'
+  twilioAuthToken: 'twilio-auth-token'
+  openAiApiKey: 'openai-api-key'
+  identityClientSecret: 'identity-client-secret'
+}
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: !empty(resourceGroupName) ? resourceGroupName : 'rg-${environmentName}'
+  location: location
+  tags: tags
+}
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: 'id-frontdesk-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: 'st${resourceToken}'
+    location: location
+    tags: tags
+    deploymentContainerName: deploymentContainerName
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: 'log-${resourceToken}'
+    applicationInsightsName: 'appi-${resourceToken}'
+    location: location
+    tags: tags
+    retentionInDays: logRetentionInDays
+  }
+}
+
+module keyVault 'modules/keyvault.bicep' = {
+  name: 'keyvault'
+  scope: rg
+  params: {
+    name: 'kv-${resourceToken}'
+    location: location
+    tags: tags
+    enablePurgeProtection: enablePurgeProtection
+    secretNames: secretNames
+    graphClientState: graphClientStateSecret
+    twilioAuthToken: twilioAuthToken
+    openAiApiKey: openAiApiKey
+    identityClientSecret: appRegistrationClientSecret
+  }
+}
+
+module communication 'modules/communication.bicep' = if (deployCommunicationServices) {
+  name: 'communication'
+  scope: rg
+  params: {
+    name: 'acs-${resourceToken}'
+    tags: tags
+    dataLocation: communicationDataLocation
+  }
+}
+
+module rbac 'modules/rbac.bicep' = {
+  name: 'rbac'
+  scope: rg
+  params: {
+    appPrincipalId: identity.outputs.principalId
+    deployerPrincipalId: principalId
+    storageAccountName: storage.outputs.name
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    keyVaultName: keyVault.outputs.name
+    communicationServicesName: deployCommunicationServices ? communication.outputs.name : ''
+  }
+}
+
+module api 'modules/functionapp.bicep' = {
+  name: 'api'
+  scope: rg
+  // Roles first, so the app's first start can already read storage, Key Vault and send telemetry.
+  dependsOn: [
+    rbac
+  ]
+  params: {
+    name: functionAppName
+    planName: 'plan-${resourceToken}'
+    location: location
+    tags: tags
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    tableEndpoint: storage.outputs.tableEndpoint
+    deploymentContainerUrl: storage.outputs.deploymentContainerUrl
+    applicationInsightsConnectionString: monitoring.outputs.connectionString
+    keyVaultUri: keyVault.outputs.uri
+    secretNames: secretNames
+    alwaysReadyHttpInstances: alwaysReadyHttpInstances
+    alwaysReadyDurableInstances: alwaysReadyDurableInstances
+    maximumInstanceCount: maximumInstanceCount
+    corsAllowedOrigins: empty(corsAllowedOrigins) ? [] : split(replace(corsAllowedOrigins, ' ', ''), ',')
+    businessConfigPath: businessConfigPath
+    publicBaseUrl: publicBaseUrl
+    durableTaskHub: durableTaskHub
+    logLevel: logLevel
+    tablePrefix: tablePrefix
+    identityMode: identityMode
+    appRegistrationClientId: appRegistrationClientId
+    dataverseUrl: dataverseUrl
+    smsProvider: smsProvider
+    smsFromNumber: smsFromNumber
+    smsDefaultRegion: smsDefaultRegion
+    acsEndpoint: deployCommunicationServices ? communication.outputs.endpoint : ''
+    twilioAccountSid: twilioAccountSid
+    twilioVoice: twilioVoice
+    openAiKind: openAiKind
+    openAiEndpoint: openAiEndpoint
+    openAiModel: openAiModel
+    openAiApiVersion: openAiApiVersion
+  }
+}
+
+// ---- Outputs (azd writes them into .azure/<env>/.env) ----
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = api.outputs.name
+output AZURE_FUNCTION_URI string = api.outputs.uri
+output SERVICE_API_NAME string = api.outputs.name
+output SERVICE_API_URI string = api.outputs.uri
+output SERVICE_API_ENDPOINTS array = [api.outputs.uri]
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+output AZURE_KEY_VAULT_ENDPOINT string = keyVault.outputs.uri
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output AZURE_MANAGED_IDENTITY_NAME string = identity.outputs.name
+output AZURE_MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+output AZURE_MANAGED_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+output AZURE_APPLICATION_INSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
+output AZURE_WORKBOOK_ID string = monitoring.outputs.workbookId
+output AZURE_COMMUNICATION_SERVICES_ENDPOINT string = deployCommunicationServices ? communication.outputs.endpoint : ''
+// Paste these into the Twilio number's Voice configuration (docs/DEPLOY.md).
+output TWILIO_VOICE_WEBHOOK_URL string = '${api.outputs.uri}/api/voice/incoming'
+output TWILIO_STATUS_CALLBACK_URL string = '${api.outputs.uri}/api/voice/status'

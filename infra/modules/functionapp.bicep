@@ -1,0 +1,260 @@
+// The Frontdesk function app on the Flex Consumption plan (FC1, Linux, Python 3.11).
+// Identity first: the user-assigned managed identity reaches storage, Key Vault and Application Insights,
+// so the app settings below hold no key, password or connection string. Every setting Frontdesk reads is
+// set here explicitly (tests/infra/test_settings_agreement.py fails when the code and this list drift).
+
+@description('Function app name.')
+param name string
+
+@description('Flex Consumption plan name.')
+param planName string
+
+@description('Azure region.')
+param location string
+
+@description('Tags for every resource.')
+param tags object
+
+@description('Resource id of the user-assigned managed identity the app runs as.')
+param identityId string
+
+@description('Client id of that identity.')
+param identityClientId string
+
+@description('Storage account used by the host, Durable Functions and Frontdesk tables.')
+param storageAccountName string
+
+@description('Table service endpoint of that account.')
+param tableEndpoint string
+
+@description('Blob container URL that holds the deployment package.')
+param deploymentContainerUrl string
+
+@description('Application Insights connection string (not secret: local auth is disabled).')
+param applicationInsightsConnectionString string
+
+@description('Key Vault URI, e.g. https://kv-x.vault.azure.net/ (trailing slash).')
+param keyVaultUri string
+
+@description('Names of the secrets in the vault, by role.')
+param secretNames object
+
+@description('Python version of the Flex Consumption runtime.')
+@allowed(['3.11'])
+param pythonVersion string = '3.11'
+
+@description('Always-ready instances for the HTTP functions: Twilio webhooks and Graph validation never meet a cold start.')
+@minValue(1)
+param alwaysReadyHttpInstances int = 1
+
+@description('Always-ready instances for Durable orchestrations and activities (the hold step is on the caller\'s path). 0 saves cost.')
+@minValue(0)
+param alwaysReadyDurableInstances int = 1
+
+@description('Upper bound on instances, which also bounds Graph, Dataverse and storage load.')
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int = 100
+
+@allowed([2048, 4096])
+param instanceMemoryMB int = 2048
+
+@description('Concurrent HTTP requests per instance; Frontdesk\'s handlers are async.')
+@minValue(1)
+@maxValue(1000)
+param httpPerInstanceConcurrency int = 16
+
+@description('Origins allowed to call the API from a browser (sites embedding the widget, the Dynamics 365 org URL).')
+param corsAllowedOrigins array = []
+
+// ---- Frontdesk settings (see docs/SETTINGS.md) ----
+param businessConfigPath string
+param publicBaseUrl string
+param durableTaskHub string
+@allowed(['DEBUG', 'INFO', 'WARNING', 'ERROR'])
+param logLevel string
+param tablePrefix string
+@allowed(['managed_identity', 'client_secret'])
+param identityMode string
+param appRegistrationClientId string
+param dataverseUrl string
+@allowed(['acs', 'twilio', 'none'])
+param smsProvider string
+param smsFromNumber string
+param smsDefaultRegion string
+param acsEndpoint string
+param twilioAccountSid string
+param twilioVoice string
+@allowed(['openai', 'azure', 'none'])
+param openAiKind string
+param openAiEndpoint string
+param openAiModel string
+param openAiApiVersion string
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource site 'Microsoft.Web/sites@2024-04-01' = {
+  name: name
+  location: location
+  // azd finds the deployment target of service `api` by this tag.
+  tags: union(tags, { 'azd-service-name': 'api' })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    clientCertEnabled: false
+    publicNetworkAccess: 'Enabled'
+    // Key Vault references resolve with the same identity (there is no system-assigned one).
+    keyVaultReferenceIdentity: identityId
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: deploymentContainerUrl
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+        alwaysReady: [
+          {
+            name: 'http'
+            instanceCount: alwaysReadyHttpInstances
+          }
+          {
+            name: 'durable'
+            instanceCount: alwaysReadyDurableInstances
+          }
+        ]
+        triggers: {
+          http: {
+            perInstanceConcurrency: httpPerInstanceConcurrency
+          }
+        }
+      }
+      runtime: {
+        name: 'python'
+        version: pythonVersion
+      }
+    }
+    siteConfig: {
+      minTlsVersion: '1.2'
+      scmMinTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+      cors: {
+        allowedOrigins: corsAllowedOrigins
+        supportCredentials: false
+      }
+    }
+  }
+}
+
+// No FTP and no basic-auth deployments: azd deploys with an Entra ID token.
+resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2023-12-01' = {
+  parent: site
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2023-12-01' = {
+  parent: site
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: site
+  name: 'appsettings'
+  properties: {
+    // ---- Functions host (identity-based storage, Entra-authenticated telemetry) ----
+    AzureWebJobsStorage__accountName: storageAccountName
+    AzureWebJobsStorage__credential: 'managedidentity'
+    AzureWebJobsStorage__clientId: identityClientId
+    APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identityClientId}'
+
+    // ---- Frontdesk ----
+    BUSINESS_CONFIG_PATH: businessConfigPath
+    PUBLIC_BASE_URL: !empty(publicBaseUrl) ? publicBaseUrl : 'https://${site.properties.defaultHostName}'
+    DURABLE_TASK_HUB: durableTaskHub
+    LOG_LEVEL: logLevel
+
+    // Local only (Azurite): in Azure tables are reached with the managed identity.
+    STORAGE__CONNECTION_STRING: ''
+    STORAGE__TABLE_ENDPOINT: tableEndpoint
+    STORAGE__TABLE_PREFIX: tablePrefix
+
+    IDENTITY__MODE: identityMode
+    IDENTITY__TENANT_ID: tenant().tenantId
+    IDENTITY__CLIENT_ID: identityMode == 'managed_identity' ? identityClientId : appRegistrationClientId
+    IDENTITY__CLIENT_SECRET: identityMode == 'client_secret' ? '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${secretNames.identityClientSecret})' : ''
+    // Certificate files are not supported by this template (use the managed identity).
+    IDENTITY__CERTIFICATE_PATH: ''
+    // Local only: a static bearer token for emulators (settings refuse it for real endpoints).
+    IDENTITY__STATIC_TOKEN: ''
+
+    GRAPH__BASE_URL: 'https://graph.microsoft.com/v1.0'
+    GRAPH__CLIENT_STATE_SECRET: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${secretNames.graphClientState})'
+    GRAPH__MAX_RETRY_AFTER_SECONDS: '30'
+    GRAPH__TIMEOUT_SECONDS: '20'
+
+    DATAVERSE__URL: dataverseUrl
+    DATAVERSE__TIMEOUT_SECONDS: '20'
+    DATAVERSE__MAX_RETRY_AFTER_SECONDS: '30'
+    // Server-side synchronization filters this category out, so Outlook never shows the meeting twice.
+    DATAVERSE__APPOINTMENT_CATEGORY: 'Frontdesk'
+
+    SMS__PROVIDER: smsProvider
+    SMS__FROM_NUMBER: smsFromNumber
+    SMS__DEFAULT_REGION: smsDefaultRegion
+    ACS__ENDPOINT: acsEndpoint
+    // Empty: ACS is called with the managed identity, so no access key exists in settings.
+    ACS__ACCESS_KEY: ''
+
+    TWILIO__ACCOUNT_SID: twilioAccountSid
+    TWILIO__AUTH_TOKEN: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${secretNames.twilioAuthToken})'
+    // Local only: the Twilio emulator's URL; empty means api.twilio.com.
+    TWILIO__API_BASE_URL: ''
+    TWILIO__VOICE: twilioVoice
+
+    OPENAI__KIND: openAiKind
+    OPENAI__ENDPOINT: openAiEndpoint
+    // Azure OpenAI uses the managed identity; only api.openai.com needs a key.
+    OPENAI__API_KEY: openAiKind == 'openai' ? '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${secretNames.openAiApiKey})' : ''
+    OPENAI__MODEL: openAiModel
+    OPENAI__API_VERSION: openAiApiVersion
+    OPENAI__TIMEOUT_SECONDS: '2.5'
+  }
+}
+
+output id string = site.id
+output name string = site.name
+output defaultHostName string = site.properties.defaultHostName
+output uri string = 'https://${site.properties.defaultHostName}'
