@@ -149,6 +149,11 @@ class DevHost:
     async def _on_cleanup(self) -> None:
         if self._store is not None:
             await self._store.close()
+        # The app's adapters keep clients per event loop; close those on the worker loop, as a worker
+        # process would at exit, so no "Unclosed client session" is left behind (they rebuild on use).
+        from dev.host.worker import worker_loop
+        from shared.adapters import aclose_loop_clients
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(aclose_loop_clients(), worker_loop()))
 
     async def _shutdown(self) -> None:
         if self._http is not None:

@@ -1,18 +1,22 @@
 """The Table Storage client of the process (Azurite locally, the managed identity in Azure).
 
-One async ``TableServiceClient`` per settings and event loop, built on first use and reused, so connections are
-pooled. Table names carry the configured prefix, which keeps test runs and deployments apart.
+One async ``TableServiceClient`` per settings and event loop, built on first use and reused, so
+connections are pooled. Table names carry the configured prefix, which keeps test runs and
+deployments apart.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 
 from shared.config import Settings
 
 _lock = threading.Lock()
-_services: dict[tuple, object] = {}
+# aiohttp sessions belong to one event loop; the Functions worker has one, tests and the dev host several.
+_services: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, object]]" = weakref.WeakKeyDictionary()
+_loopless: dict[tuple, object] = {}
 
 
 def table_name(settings: Settings, name: str) -> str:
@@ -29,23 +33,33 @@ def _build(settings: Settings):
     return TableServiceClient(str(storage.table_endpoint).rstrip("/"), credential=get_credential(settings.identity))
 
 
-def _running_loop():
-    # aiohttp sessions belong to one event loop; the Functions worker has one, tests may have several.
+def _per_loop() -> dict[tuple, object]:
     try:
-        return asyncio.get_running_loop()
+        loop = asyncio.get_running_loop()
     except RuntimeError:
-        return None
+        return _loopless
+    return _services.setdefault(loop, {})
 
 
 def get_table_service(settings: Settings):
-    """The shared async table service client for these settings."""
+    """The shared async table service client for these settings on the running event loop."""
     key = (str(settings.storage.connection_string and settings.storage.connection_string.get_secret_value()),
-           str(settings.storage.table_endpoint), _running_loop())
+           str(settings.storage.table_endpoint))
     with _lock:
-        service = _services.get(key)
+        services = _per_loop()
+        service = services.get(key)
         if service is None:
-            service = _services[key] = _build(settings)
+            service = services[key] = _build(settings)
         return service
+
+
+async def aclose_loop_clients() -> None:
+    """Close the clients of the running event loop (before the loop ends: a host shutting down)."""
+    with _lock:
+        services = list(_per_loop().values())
+        _per_loop().clear()
+    for service in services:
+        await service.close()
 
 
 async def ping_storage(settings: Settings) -> None:

@@ -1,0 +1,145 @@
+"""The whole local stack in one object: Azurite, every emulator, and the development host serving the app.
+
+``LocalStack`` starts Azurite (in memory), the Graph, Dataverse, ACS SMS, Twilio and OpenAI emulators,
+seeds the emulated tenant from the business configuration (a mailbox per host, a Dynamics user per
+mapped host), and serves ``function_app`` on the development host with app settings pointing at all
+of them. ``python -m dev.stack`` keeps it running until Ctrl+C and prints how to reach it; the demo and
+the end-to-end tests use the same class.
+"""
+
+from __future__ import annotations
+
+import secrets
+import signal
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_BUSINESS_CONFIG = ROOT / "config" / "business.example.yaml"
+
+
+@dataclass
+class LocalStack:
+    """Start with :meth:`start` (or ``with LocalStack() as stack``); everything stops with :meth:`stop`."""
+
+    business_config_path: Path = DEFAULT_BUSINESS_CONFIG
+    port: int | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+    table_prefix: str = "frontdesk"
+    azurite: object = None
+    graph: object = None
+    dataverse: object = None
+    acs: object = None
+    twilio: object = None
+    openai: object = None
+    host: object = None
+    env: dict[str, str] = field(default_factory=dict)
+    _started: list = field(default_factory=list)
+
+    def start(self) -> "LocalStack":
+        try:
+            self._start_services()
+            self._seed_tenant()
+            self._start_host()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start_services(self) -> None:
+        from dev.azurite import start_azurite
+        from dev.emulators.acs_sms import start_acs_sms_emulator
+        from dev.emulators.dataverse import start_dataverse_emulator
+        from dev.emulators.graph import start_graph_emulator
+        from dev.emulators.openai_compat import start_openai_emulator
+        from dev.emulators.twilio_rest import start_twilio_emulator
+
+        token = "local-" + secrets.token_hex(8)
+        self.azurite = self._keep(start_azurite())
+        self.graph = self._keep(start_graph_emulator(token=token))
+        self.dataverse = self._keep(start_dataverse_emulator(token=token))
+        self.acs = self._keep(start_acs_sms_emulator())
+        self.twilio = self._keep(start_twilio_emulator())
+        self.openai = self._keep(start_openai_emulator())
+        self.env = {
+            "AzureWebJobsStorage": self.azurite.connection_string,
+            "STORAGE__CONNECTION_STRING": self.azurite.connection_string,
+            "STORAGE__TABLE_PREFIX": self.table_prefix,
+            "BUSINESS_CONFIG_PATH": str(self.business_config_path),
+            "DATAVERSE__URL": self.dataverse.base_url,
+            "GRAPH__CLIENT_STATE_SECRET": secrets.token_urlsafe(24),
+            **self.graph.env(),
+            **self.acs.env(),
+            "TWILIO__ACCOUNT_SID": self.twilio.account_sid,
+            "TWILIO__AUTH_TOKEN": self.twilio.auth_token,
+            "TWILIO__API_BASE_URL": self.twilio.base_url,
+            **self.extra_env,
+        }
+
+    def _seed_tenant(self) -> None:
+        from shared.config import load_business_config
+        config = load_business_config(str(self.business_config_path))
+        for host in config.hosts:
+            self.graph.add_user(host.mailbox, host.display_name, time_zone=host.time_zone)
+            if host.dynamics_systemuser_id:
+                self.dataverse.add_systemuser(host.display_name, systemuserid=host.dynamics_systemuser_id)
+
+    def _start_host(self) -> None:
+        from dev.host import DevHost
+        self.host = DevHost("function_app", env=self.env, storage_connection_string=self.azurite.connection_string,
+                            port=self.port)
+        self._keep(self.host.start())
+        self.env["PUBLIC_BASE_URL"] = self.host.base_url
+
+    def _keep(self, service):
+        self._started.append(service)
+        return service
+
+    def stop(self) -> None:
+        while self._started:
+            service = self._started.pop()
+            try:
+                service.stop()
+            except Exception as exc:  # keep stopping the rest
+                print(f"warning: could not stop {type(service).__name__}: {exc}", file=sys.stderr)
+
+    def __enter__(self) -> "LocalStack":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def describe(self) -> str:
+        """Where everything is, for a person at a terminal."""
+        rows = [
+            ("function app", self.host.base_url + "/api"),
+            ("function key", self.host.function_key()),
+            ("master key", self.host.master_key),
+            ("Graph emulator", self.graph.graph_url),
+            ("Dataverse emulator", self.dataverse.base_url),
+            ("ACS SMS emulator", self.acs.base_url),
+            ("Twilio emulator", self.twilio.base_url),
+            ("OpenAI emulator", self.openai.base_url),
+            ("Azurite tables", self.azurite.table_endpoint),
+        ]
+        width = max(len(name) for name, _ in rows)
+        return "\n".join(f"  {name.ljust(width)}  {value}" for name, value in rows)
+
+
+def main() -> int:
+    from shared.logs import configure_logging
+    configure_logging("INFO", json_output=False, stream=sys.stderr)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with LocalStack(port=7071) as stack:
+        print("Frontdesk local stack is running (Ctrl+C stops it):")
+        print(stack.describe())
+        stop.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
