@@ -1,0 +1,106 @@
+"""What crosses between the booking API (and the voice dialog) and the booking sagas.
+
+The HTTP API validates a :class:`BookingRequest`, derives the booking id and the orchestration
+instance id from the client's Idempotency-Key (so a retried request never books twice), and starts
+``booking_saga`` with a :class:`SagaInput`. The saga reports progress in its custom status
+(:class:`SagaStatus`) and ends with a :class:`SagaResult`. Reschedule and cancel sagas use
+:class:`RescheduleInput` / :class:`CancelInput` and end with a :class:`SagaResult` too.
+All JSON is camelCase; instants are ISO 8601 with offset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from pydantic import Field
+
+from shared.domain.booking import BookingContext, CamelModel, Customer, UtcDatetime
+
+BOOKING_SAGA = "booking_saga"
+RESCHEDULE_SAGA = "reschedule_saga"
+CANCEL_SAGA = "cancel_saga"
+CONFIRM_EVENT = "confirm"  # external event: {"confirmed": true|false}; arrives as JSON text (SDK double-encodes)
+
+SagaOutcome = Literal["confirmed", "held", "conflict", "invalid", "declined", "expired", "cancelled",
+                      "rescheduled", "not_found", "failed"]
+SagaStage = Literal["routing", "holding", "held", "confirming", "notifying", "compensating", "done"]
+
+
+class BookingRequest(CamelModel):
+    """``POST /api/bookings`` body (and what the voice dialog books with)."""
+
+    event_type: str = Field(min_length=1, max_length=100)
+    start: UtcDatetime
+    time_zone: str | None = Field(None, max_length=64, description="IANA zone to show times in")
+    host_id: str | None = Field(None, max_length=100, description="a specific host, when the event type allows")
+    customer: Customer
+    context: BookingContext = BookingContext(channel="api")
+    account_team: tuple[str, ...] = Field((), description="host ids named by the CRM record (account team)")
+    confirmation: Literal["immediate", "await"] = Field(
+        "immediate", description="await: hold and wait for a confirm event (voice read-back)")
+    hold_seconds: int | None = Field(None, ge=30, le=1800, description="how long an awaited hold lives")
+
+
+class SagaInput(CamelModel):
+    booking_id: str
+    request: BookingRequest
+    idempotency_key: str | None = None
+    fingerprint: str | None = None
+    requested_at: UtcDatetime
+
+
+class RescheduleInput(CamelModel):
+    booking_id: str
+    start: UtcDatetime
+    host_id: str | None = None
+    requested_at: UtcDatetime
+
+
+class CancelInput(CamelModel):
+    booking_id: str
+    reason: str | None = Field(None, max_length=500)
+    requested_at: UtcDatetime
+    notify_customer: bool = True
+
+
+class Conflict(CamelModel):
+    """Why the requested time could not be held: which rule or which claim won."""
+
+    reason: str
+    start: UtcDatetime | None = None
+    end: UtcDatetime | None = None
+    host_ids: tuple[str, ...] = ()
+
+
+class SagaStatus(CamelModel):
+    """The saga's custom status, readable while it runs (the voice turn polls it)."""
+
+    stage: SagaStage
+    booking_id: str
+    host_id: str | None = None
+    hold_expires_at: UtcDatetime | None = None
+    outcome: SagaOutcome | None = None
+
+
+class SagaResult(CamelModel):
+    """How a booking, reschedule or cancel saga ended; ``booking`` is the Booking's JSON when one exists."""
+
+    outcome: SagaOutcome
+    booking_id: str
+    booking: dict[str, Any] | None = None
+    conflict: Conflict | None = None
+    reason: str | None = None
+
+
+def fingerprint(body: dict[str, Any]) -> str:
+    """A stable hash of a request body, to tell a retried request from a different one with the same key."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def booking_id_for(client_id: str, idempotency_key: str) -> str:
+    """The booking id (and saga instance id) a client's Idempotency-Key maps to, scoped per client."""
+    digest = hashlib.sha256(f"{client_id}\n{idempotency_key}".encode()).hexdigest()
+    return f"bk_{digest[:24]}"
