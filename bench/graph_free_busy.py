@@ -1,6 +1,6 @@
 """Measure the two ways of reading a host pool's free/busy through msgraph-sdk against the emulator.
 
-    .venv/bin/python -m dev.emulators.graph.measure_free_busy [--hosts 20] [--days 14] [--latency-ms 0,150]
+    .venv/bin/python -m bench.graph_free_busy [--hosts 20] [--days 14] [--latency-ms 0,150] [--quick]
 
 For each injected per-request latency (0 = the emulator's own speed; 150 ms is a typical Graph round
 trip from an Azure region) it prints Graph requests and median wall time for ``getSchedule`` (batches
@@ -59,7 +59,7 @@ async def measure(adapter, emulator, mailboxes: list[str], days: int, runs: int)
     return len(emulator.requests()) // runs, statistics.median(timings) * 1000, blocks
 
 
-async def main(hosts: int, days: int, latencies: list[int], runs: int) -> None:
+async def measure_all(hosts: int, days: int, latencies: list[int], runs: int) -> None:
     from dev.emulators.graph import start_graph_emulator
     from shared.adapters.graph import GraphAdapter
     from shared.adapters.graph_client import warm_up
@@ -86,11 +86,18 @@ async def main(hosts: int, days: int, latencies: list[int], runs: int) -> None:
         emulator.stop()
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.graph_free_busy", description=__doc__.splitlines()[0])
     parser.add_argument("--hosts", type=int, default=20)
     parser.add_argument("--days", type=int, default=14)
     parser.add_argument("--latency-ms", default="0,150")
     parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
-    asyncio.run(main(args.hosts, args.days, [int(v) for v in args.latency_ms.split(",")], args.runs))
+    parser.add_argument("--quick", action="store_true", help="one run, no injected latency (a smoke run)")
+    args, _ = parser.parse_known_args(argv)
+    latencies = [0] if args.quick else [int(v) for v in args.latency_ms.split(",")]
+    asyncio.run(measure_all(args.hosts, args.days, latencies, 1 if args.quick else args.runs))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
