@@ -10,6 +10,7 @@ import azure.functions as func
 from shared.config import SettingsError, get_settings
 from shared.http import json_response
 from shared.logs import get_logger
+from shared.runtime import ensure_started
 
 bp = df.Blueprint()
 log = get_logger(__name__)
@@ -32,6 +33,7 @@ async def check_storage(settings) -> dict:
 @bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 async def health(req: func.HttpRequest) -> func.HttpResponse:
     """Report readiness; 503 names what is wrong so IT can fix it."""
+    ensure_started()
     checks: dict[str, dict] = {}
     try:
         settings = get_settings()
