@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 
 .PHONY: setup demo dev test bench clean
 
-setup: $(STAMPS)/python $(STAMPS)/node
+setup: $(STAMPS)/python $(STAMPS)/node $(STAMPS)/chromium
 
 $(STAMPS)/python: requirements.txt requirements-dev.txt
 	@mkdir -p $(STAMPS)
@@ -20,6 +20,15 @@ $(STAMPS)/python: requirements.txt requirements-dev.txt
 $(STAMPS)/node: dev/package.json dev/package-lock.json
 	@mkdir -p $(STAMPS)
 	npm ci --prefix dev --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# The browser tests drive Debian's Chromium (never a downloaded browser build).
+$(STAMPS)/chromium:
+	@mkdir -p $(STAMPS)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 	@touch $@
 
 ## The main job on the local stack (Azurite, development host, emulators); stops when done.
