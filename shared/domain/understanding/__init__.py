@@ -1,0 +1,14 @@
+"""Language understanding for the voice receptionist: the typed schema and the deterministic local parser.
+
+``parse(text, now=..., time_zone=..., expecting=..., event_types=..., offered=...)`` turns one caller
+utterance into an :class:`Understanding`; a language model adapter fills the same schema. The package is
+pure (no I/O) and light to import.
+"""
+
+from shared.domain.understanding.parser import parse, service_catalog, warm_up
+from shared.domain.understanding.preferences import accepts, search_window
+from shared.domain.understanding.schema import (Choice, CorrectableField, DayPart, EmergencySignal, Expecting,
+                                                Intent, TimePreference, Understanding, Weekday, YesNo)
+
+__all__ = ["Choice", "CorrectableField", "DayPart", "EmergencySignal", "Expecting", "Intent", "TimePreference",
+           "Understanding", "Weekday", "YesNo", "accepts", "parse", "search_window", "service_catalog", "warm_up"]

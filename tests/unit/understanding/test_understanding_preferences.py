@@ -1,0 +1,54 @@
+"""What the caller said about time, applied to real slot starts the way the dialog will apply it."""
+
+from __future__ import annotations
+
+from datetime import timedelta, timezone
+
+from shared.domain.understanding import accepts, search_window
+from understanding_corpus import CHICAGO, NOW, instant
+
+
+def _starts(understand, text, *slots, expecting="time"):
+    prefs = understand(text, expecting=expecting).times
+    return [accepts(prefs, instant(slot), CHICAGO) for slot in slots]
+
+
+def test_thursday_afternoon_keeps_only_thursday_afternoon_slots(understand):
+    assert _starts(understand, "Thursday afternoon", "2025-03-13 13:00", "2025-03-13 11:00", "2025-03-13 17:00",
+                   "2025-03-14 13:00") == [True, False, False, False]
+
+
+def test_next_week_after_three_but_not_monday(understand):
+    assert _starts(understand, "next week after 3 but not Monday", "2025-03-11 15:00", "2025-03-10 16:00",
+                   "2025-03-11 14:30", "2025-03-07 16:00") == [True, False, False, False]
+
+
+def test_an_exact_time_matches_only_that_start(understand):
+    assert _starts(understand, "tomorrow at 10", "2025-03-07 10:00", "2025-03-07 10:30") == [True, False]
+
+
+def test_alternatives_are_either_or(understand):
+    assert _starts(understand, "Monday morning or Tuesday after 4", "2025-03-10 09:00", "2025-03-11 16:30",
+                   "2025-03-11 09:00", "2025-03-10 16:30") == [True, True, False, False]
+
+
+def test_no_preference_or_asap_accepts_everything(understand):
+    for text in ("as soon as possible", "whenever works", "blah"):
+        assert _starts(understand, text, "2025-03-07 09:00", "2025-04-01 15:00") == [True, True]
+
+
+def test_weekday_evenings_across_daylight_saving_time(understand):
+    # "Sunday evening" on the day clocks spring forward: 18:00 CDT is 23:00 UTC, not midnight
+    prefs = understand("Sunday evening").times
+    assert accepts(prefs, instant("2025-03-09 18:00-05:00"), CHICAGO)
+    assert not accepts(prefs, instant("2025-03-09 16:00-05:00"), CHICAGO)
+
+
+def test_search_window_covers_what_was_said_within_the_horizon(understand):
+    now = instant(NOW).astimezone(timezone.utc)  # the horizon is a duration, not wall-clock days
+    start, end = search_window(understand("next week after 3").times, now, timedelta(days=30))
+    assert (start, end) == (instant("2025-03-10 15:00"), instant("2025-03-17 00:00"))
+    start, end = search_window(understand("as soon as possible").times, now, timedelta(days=14))
+    assert (start, end) == (now, now + timedelta(days=14))
+    start, end = search_window(understand("Thursday or Friday afternoon").times, now, timedelta(days=3))
+    assert start == instant("2025-03-07 12:00") and end == now + timedelta(days=3)
