@@ -67,6 +67,7 @@ class LocalStack:
             "AzureWebJobsStorage": self.azurite.connection_string,
             "STORAGE__CONNECTION_STRING": self.azurite.connection_string,
             "STORAGE__TABLE_PREFIX": self.table_prefix,
+            "DURABLE_TASK_HUB": self.table_prefix,
             "BUSINESS_CONFIG_PATH": str(self.business_config_path),
             "DATAVERSE__URL": self.dataverse.base_url,
             "GRAPH__CLIENT_STATE_SECRET": secrets.token_urlsafe(24),
@@ -81,6 +82,8 @@ class LocalStack:
     def _seed_tenant(self) -> None:
         from shared.config import load_business_config
         config = load_business_config(str(self.business_config_path))
+        if config.business.email:  # the office mailbox the owner e-mails are sent from
+            self.graph.add_user(config.business.email, "Office", time_zone=config.business.time_zone)
         for host in config.hosts:
             self.graph.add_user(host.mailbox, host.display_name, time_zone=host.time_zone)
             if host.dynamics_systemuser_id:
@@ -88,10 +91,13 @@ class LocalStack:
 
     def _start_host(self) -> None:
         from dev.host import DevHost
+        from dev.ports import free_port
+        # The app reads PUBLIC_BASE_URL when it starts (Graph notification URLs), so it is set before.
+        port = self.port or free_port()
+        self.env["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
         self.host = DevHost("function_app", env=self.env, storage_connection_string=self.azurite.connection_string,
-                            port=self.port)
+                            port=port)
         self._keep(self.host.start())
-        self.env["PUBLIC_BASE_URL"] = self.host.base_url
 
     def _keep(self, service):
         self._started.append(service)

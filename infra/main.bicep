@@ -42,6 +42,10 @@ param openAiApiKey string = ''
 @description('App registration client secret, only for identityMode=client_secret. Empty: the vault keeps whatever it already holds.')
 param appRegistrationClientSecret string = ''
 
+@secure()
+@description('HMAC-SHA256 key signing outbound webhook deliveries (at least 16 characters), only with webhookUrls. Empty: the vault keeps whatever it already holds.')
+param webhooksSecret string = ''
+
 // ---- Frontdesk settings ----
 
 @description('Business configuration file inside the deployed package (hosts, mailboxes, event types).')
@@ -99,6 +103,9 @@ param openAiModel string = 'gpt-4o-mini'
 
 param openAiApiVersion string = '2024-10-21'
 
+@description('Comma-separated https URLs that receive signed booking events (created, rescheduled, cancelled); empty disables webhooks.')
+param webhookUrls string = ''
+
 @description('Comma-separated origins allowed to call the API from browsers (sites embedding the widget, the Dynamics 365 org URL).')
 param corsAllowedOrigins string = ''
 
@@ -131,6 +138,7 @@ var secretNames = {
   twilioAuthToken: 'twilio-auth-token'
   openAiApiKey: 'openai-api-key'
   identityClientSecret: 'identity-client-secret'
+  webhooksSecret: 'webhooks-secret'
 }
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
@@ -185,6 +193,7 @@ module keyVault 'modules/keyvault.bicep' = {
     twilioAuthToken: twilioAuthToken
     openAiApiKey: openAiApiKey
     identityClientSecret: appRegistrationClientSecret
+    webhooksSecret: webhooksSecret
   }
 }
 
@@ -253,6 +262,7 @@ module api 'modules/functionapp.bicep' = {
     openAiEndpoint: openAiEndpoint
     openAiModel: openAiModel
     openAiApiVersion: openAiApiVersion
+    webhookUrls: webhookUrls
   }
 }
 

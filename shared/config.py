@@ -13,7 +13,7 @@ import ipaddress
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import AnyHttpUrl, BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic import AnyHttpUrl, BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_DELIMITER = "__"
@@ -148,6 +148,76 @@ class OpenAISettings(BaseModel):
     timeout_seconds: float = Field(2.5, gt=0, le=10, description="Hard budget per understanding call.")
 
 
+class WebhookSettings(BaseModel):
+    """Outbound webhooks: the business's other systems hear about created, rescheduled and cancelled bookings."""
+
+    urls: str = Field(
+        "", description="Comma-separated URLs that receive booking events (https; http only to loopback); "
+                        "empty disables webhooks.")
+    secret: SecretStr | None = Field(
+        None, description="HMAC-SHA256 key signing each delivery (X-Frontdesk-Signature); required with "
+                          "WEBHOOKS__URLS (Key Vault reference).")
+    timeout_seconds: float = Field(10.0, gt=0, le=60, description="Per-delivery timeout for a webhook POST.")
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """The configured URLs, in order, without blanks or repeats."""
+        return tuple(dict.fromkeys(url.strip() for url in self.urls.split(",") if url.strip()))
+
+    @model_validator(mode="after")
+    def _targets_are_safe(self) -> "WebhookSettings":
+        for url in self.targets:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"{url!r} is not an http(s) URL")
+            if parts.scheme == "http" and not is_loopback_url(url):
+                raise ValueError(f"{url!r} must use https (signed booking data must not cross the network in clear)")
+        if self.targets and (self.secret is None or len(self.secret.get_secret_value()) < 16):
+            raise ValueError("WEBHOOKS__SECRET of at least 16 characters is required when WEBHOOKS__URLS is set")
+        return self
+
+
+class WidgetSettings(BaseModel):
+    """The embeddable booking widget (``/api/widget``) and the Dynamics 365 web resource that hosts it."""
+
+    allowed_origins: str = Field(
+        "", description="Comma- or space-separated origins that may embed the widget in a frame and call it from "
+                        "a browser (https://www.example.com, https://contoso.crm.dynamics.com, https://*.example.com); "
+                        "empty: only the function app itself.")
+    function_key: SecretStr | None = Field(
+        None, description="The low-privilege function key named 'widget' on the booking routes, handed to browsers "
+                          "by the widget page (Key Vault reference); empty: the widget shows times but cannot book.")
+
+    @property
+    def origins(self) -> tuple[str, ...]:
+        """The allowed origins, normalised (lower case, no trailing slash), in order, without repeats."""
+        return tuple(dict.fromkeys(_origin(item) for item in self.allowed_origins.replace(",", " ").split()))
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins_are_origins(cls, value: str) -> str:
+        for item in value.replace(",", " ").split():
+            _origin(item)
+        return value
+
+
+def _origin(text: str) -> str:
+    """``https://Example.com/`` -> ``https://example.com``; refuses paths, wildcards other than ``*.``, and http
+    to anything but this machine (a widget framed over plain http could be altered on the way)."""
+    if text.strip() == "*":
+        raise ValueError("'*' would let any site frame the booking form; name the origins instead")
+    parts = urlsplit(text.strip().rstrip("/"))
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not host or parts.path or parts.query or parts.fragment:
+        raise ValueError(f"{text!r} is not an origin like https://www.example.com")
+    if "*" in host and not (host.startswith("*.") and "*" not in host[2:] and "." in host[2:]):
+        raise ValueError(f"{text!r}: a wildcard may only stand for subdomains, as in https://*.example.com")
+    if parts.scheme == "http" and not is_loopback_url(text.replace("*.", "")):
+        raise ValueError(f"{text!r} must use https")
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}"
+
+
 class Settings(BaseSettings):
     """All of Frontdesk's settings."""
 
@@ -170,6 +240,8 @@ class Settings(BaseSettings):
     acs: AcsSettings = AcsSettings()
     twilio: TwilioSettings = TwilioSettings()
     openai: OpenAISettings = OpenAISettings()
+    webhooks: WebhookSettings = WebhookSettings()
+    widget: WidgetSettings = WidgetSettings()
 
     @model_validator(mode="after")
     def _static_token_stays_local(self) -> "Settings":

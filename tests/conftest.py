@@ -42,7 +42,8 @@ def base_env(azurite, table_prefix, monkeypatch) -> dict[str, str]:
         "BUSINESS_CONFIG_PATH": str(ROOT / "config" / "business.example.yaml"),
     }
     for name in [n for n in os.environ if "__" in n and n.split("__")[0] in
-                 {"STORAGE", "IDENTITY", "GRAPH", "DATAVERSE", "SMS", "ACS", "TWILIO", "OPENAI"}]:
+                 {"STORAGE", "IDENTITY", "GRAPH", "DATAVERSE", "SMS", "ACS", "TWILIO", "OPENAI", "WEBHOOKS",
+                  "VOICE", "WIDGET"}]:
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)

@@ -90,6 +90,7 @@ param openAiKind string
 param openAiEndpoint string
 param openAiModel string
 param openAiApiVersion string
+param webhookUrls string
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
@@ -251,6 +252,17 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     OPENAI__MODEL: openAiModel
     OPENAI__API_VERSION: openAiApiVersion
     OPENAI__TIMEOUT_SECONDS: '2.5'
+
+    // Outbound webhooks (HMAC-signed booking events); the signing key lives in the vault.
+    WEBHOOKS__URLS: webhookUrls
+    WEBHOOKS__SECRET: empty(webhookUrls) ? '' : '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${secretNames.webhooksSecret})'
+    WEBHOOKS__TIMEOUT_SECONDS: '10.0'
+
+    // The booking widget: the sites allowed to frame it are the CORS origins above (one list, one parameter).
+    WIDGET__ALLOWED_ORIGINS: join(corsAllowedOrigins, ',')
+    // A low-privilege function key named 'widget' on the booking routes; browsers receive it with the widget
+    // page, so it is not a secret in the usual sense, but it lives in the vault like every key (docs/WIDGET.md).
+    WIDGET__FUNCTION_KEY: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/widget-function-key)'
   }
 }
 

@@ -34,6 +34,10 @@ param openAiApiKey string
 @description('App registration client secret (only with IDENTITY__MODE=client_secret).')
 param identityClientSecret string
 
+@secure()
+@description('Webhook signing key (only with WEBHOOKS__URLS).')
+param webhooksSecret string
+
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
   location: location
@@ -100,3 +104,12 @@ resource identityClientSecretSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-0
 output id string = vault.id
 output name string = vault.name
 output uri string = vault.properties.vaultUri
+
+resource webhooksSecretSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(webhooksSecret)) {
+  parent: vault
+  name: secretNames.webhooksSecret
+  properties: {
+    value: webhooksSecret
+    contentType: 'text/plain'
+  }
+}
