@@ -139,6 +139,7 @@ var secretNames = {
   openAiApiKey: 'openai-api-key'
   identityClientSecret: 'identity-client-secret'
   webhooksSecret: 'webhooks-secret'
+  widgetFunctionKey: 'widget-function-key'
 }
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {

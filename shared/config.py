@@ -148,6 +148,42 @@ class OpenAISettings(BaseModel):
     timeout_seconds: float = Field(2.5, gt=0, le=10, description="Hard budget per understanding call.")
 
 
+class VoiceSettings(BaseModel):
+    """The phone receptionist (Twilio Voice webhooks)."""
+
+    transfer_number: str | None = Field(
+        None, description="Where a caller asking for a person is transferred during office hours (E.164); "
+                          "empty: take a message instead.")
+    on_call_number: str | None = Field(
+        None, description="On-call technician for emergencies, any hour (E.164); empty: book the earliest "
+                          "emergency time or take an urgent message.")
+    office_hours: str = Field(
+        "mon-fri 08:00-17:00", description="When someone can take a transfer, on the business's clock, like "
+                                           "'mon-fri 08:00-17:00; sat 09:00-12:00'; empty: never.")
+    hold_seconds: int = Field(300, ge=60, le=1800,
+                              description="How long a chosen time is held while the caller confirms it.")
+    model_budget_seconds: float = Field(
+        2.0, gt=0, le=5, description="Longest a turn waits for the language model before the local parser answers.")
+    emergency_within_hours: float = Field(
+        4.0, gt=0, le=72, description="An emergency with no technician free within this many hours goes to the "
+                                      "on-call number (when set).")
+
+    @field_validator("transfer_number", "on_call_number")
+    @classmethod
+    def _e164(cls, value: str | None) -> str | None:
+        import re
+        if value is not None and not re.fullmatch(r"\+[1-9]\d{6,14}", value.strip()):
+            raise ValueError(f"{value!r} is not an E.164 number such as +13125550100")
+        return value.strip() if value else value
+
+    @field_validator("office_hours")
+    @classmethod
+    def _readable_hours(cls, value: str) -> str:
+        from shared.domain.dialog.hours import parse_office_hours
+        parse_office_hours(value)
+        return value
+
+
 class WebhookSettings(BaseModel):
     """Outbound webhooks: the business's other systems hear about created, rescheduled and cancelled bookings."""
 
@@ -240,6 +276,7 @@ class Settings(BaseSettings):
     acs: AcsSettings = AcsSettings()
     twilio: TwilioSettings = TwilioSettings()
     openai: OpenAISettings = OpenAISettings()
+    voice: VoiceSettings = VoiceSettings()
     webhooks: WebhookSettings = WebhookSettings()
     widget: WidgetSettings = WidgetSettings()
 

@@ -90,6 +90,12 @@ param openAiKind string
 param openAiEndpoint string
 param openAiModel string
 param openAiApiVersion string
+@description('The receptionist transfers callers asking for a person here during office hours (E.164); empty: message.')
+param voiceTransferNumber string = ''
+@description('On-call technician for emergencies (E.164); empty: the earliest emergency time or an urgent message.')
+param voiceOnCallNumber string = ''
+@description('When someone can take a transferred call, on the business clock (docs/SETTINGS.md).')
+param voiceOfficeHours string = 'mon-fri 08:00-17:00'
 param webhookUrls string
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
@@ -253,6 +259,14 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     OPENAI__API_VERSION: openAiApiVersion
     OPENAI__TIMEOUT_SECONDS: '2.5'
 
+    // The phone receptionist: a held time lives 5 minutes; the model gets 2 s per turn before the local parser answers.
+    VOICE__TRANSFER_NUMBER: voiceTransferNumber
+    VOICE__ON_CALL_NUMBER: voiceOnCallNumber
+    VOICE__OFFICE_HOURS: voiceOfficeHours
+    VOICE__HOLD_SECONDS: '300'
+    VOICE__MODEL_BUDGET_SECONDS: '2.0'
+    VOICE__EMERGENCY_WITHIN_HOURS: '4.0'
+
     // Outbound webhooks (HMAC-signed booking events); the signing key lives in the vault.
     WEBHOOKS__URLS: webhookUrls
     WEBHOOKS__SECRET: empty(webhookUrls) ? '' : '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${secretNames.webhooksSecret})'
@@ -262,7 +276,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     WIDGET__ALLOWED_ORIGINS: join(corsAllowedOrigins, ',')
     // A low-privilege function key named 'widget' on the booking routes; browsers receive it with the widget
     // page, so it is not a secret in the usual sense, but it lives in the vault like every key (docs/WIDGET.md).
-    WIDGET__FUNCTION_KEY: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/widget-function-key)'
+    WIDGET__FUNCTION_KEY: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${secretNames.widgetFunctionKey})'
   }
 }
 
