@@ -254,6 +254,13 @@ def _origin(text: str) -> str:
     return f"{parts.scheme}://{host}{port}"
 
 
+class AvailabilitySettings(BaseModel):
+    """How availability is read."""
+
+    busy_cache_seconds: float = Field(
+        10.0, ge=0, le=60, description="How long Outlook busy times are reused (claims are always read live).")
+
+
 class Settings(BaseSettings):
     """All of Frontdesk's settings."""
 
@@ -276,6 +283,7 @@ class Settings(BaseSettings):
     acs: AcsSettings = AcsSettings()
     twilio: TwilioSettings = TwilioSettings()
     openai: OpenAISettings = OpenAISettings()
+    availability: AvailabilitySettings = AvailabilitySettings()
     voice: VoiceSettings = VoiceSettings()
     webhooks: WebhookSettings = WebhookSettings()
     widget: WidgetSettings = WidgetSettings()

@@ -258,6 +258,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     OPENAI__MODEL: openAiModel
     OPENAI__API_VERSION: openAiApiVersion
     OPENAI__TIMEOUT_SECONDS: '2.5'
+    AVAILABILITY__BUSY_CACHE_SECONDS: '10.0'
 
     // The phone receptionist: a held time lives 5 minutes; the model gets 2 s per turn before the local parser answers.
     VOICE__TRANSFER_NUMBER: voiceTransferNumber

@@ -192,24 +192,24 @@ class _Lookup:
 # ---------------------------------------------------------------- reading the live situation
 
 async def _busy_by_host(services, hosts: Sequence[Host], lo: datetime, hi: datetime) -> dict[str, list]:
-    by_mailbox = await services.calendar.get_busy([host.mailbox for host in hosts], lo, hi)
-    return {host.id: by_mailbox.get(host.mailbox, []) for host in hosts}
+    """Outlook busy blocks per host, through the availability service's short cache.
+
+    A cached read is safe here: the hold re-reads the calendar live after claiming, so a human who
+    booked in the last seconds is still caught before anything is promised.
+    """
+    from shared.services.availability import get_availability_service
+    return await get_availability_service(services).busy_by_host(hosts, lo, hi)
 
 
 async def _claims_by_host(services, hosts: Sequence[Host], lo: datetime, hi: datetime, *, now: datetime,
                           exclude: str | None) -> dict[str, list[Any]]:
     """Live claims and active bookings per host, as the engine takes them, without ``exclude``'s own."""
-    from shared.services.availability import merge_claims
-    granule = services.claims.granule
-
-    async def one(host: Host) -> tuple[str, list[Any]]:
-        intervals, booked = await asyncio.gather(services.claims.list_claims(host.id, lo, hi, now=now),
-                                                 services.bookings.list_by_host(host.id, lo, hi, statuses=ACTIVE))
-        intervals = [i for i in intervals if i.holder_id != exclude]
-        booked = [b for b in booked if b.id != exclude]
-        return host.id, merge_claims(intervals, booked, granule)
-
-    return dict(await asyncio.gather(*(one(host) for host in hosts)))
+    from shared.services.availability import get_availability_service
+    claims = await get_availability_service(services).claims_by_host(hosts, lo, hi, now=now)
+    if exclude is None:
+        return claims
+    return {host_id: [c for c in items if (getattr(c, "booking_id", None) or getattr(c, "id", None)) != exclude]
+            for host_id, items in claims.items()}
 
 
 async def _loads(services, hosts: Sequence[Host], now: datetime, time_zone: str, exclude: str | None):

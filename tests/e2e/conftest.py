@@ -76,15 +76,10 @@ def webhook_sink():
 def stack(webhook_sink):
     """The running LocalStack (seeded from config/business.example.yaml), shared by the session."""
     from dev.stack import LocalStack
-    from shared.config import load_business_config
     local = LocalStack(table_prefix="e2e" + uuid.uuid4().hex[:8],
-                       extra_env={"WEBHOOKS__URLS": webhook_sink.url, "WEBHOOKS__SECRET": webhook_sink.secret,
-                                  "DURABLE_TASK_HUB": "frontdesk"})
+                       extra_env={"WEBHOOKS__URLS": webhook_sink.url, "WEBHOOKS__SECRET": webhook_sink.secret})
     local.start()
     try:
-        office = load_business_config(str(local.business_config_path)).business.email
-        if office:
-            local.graph.add_user(office, "Office")
         yield local
     finally:
         local.stop()
@@ -118,6 +113,9 @@ def wipe_emulators(stack, business) -> None:
             graph.delete_event(host.mailbox, event["id"])
     graph.clear_outbox()
     graph.clear_requests()
+    # The host runs in this process: forget the busy times it cached from the calendars just wiped.
+    from shared.services.availability import forget_cached_busy
+    forget_cached_busy()
     graph.clear_deliveries()
     stack.acs.reset()
     stack.twilio.reset()
