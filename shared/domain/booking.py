@@ -133,6 +133,22 @@ class Notifications(CamelModel):
     webhooks: NotificationOutcome = NotificationOutcome()
 
 
+OutlookAction = Literal["moved", "cancelled", "edited"]
+
+
+class OutlookSync(CamelModel):
+    """What Frontdesk last knew of the booking's Outlook event, so reconciliation can tell a person's edit
+    in Outlook from Frontdesk's own write (no echo loop) and apply each change exactly once."""
+
+    subject: str | None = Field(None, max_length=1000)
+    location: str | None = Field(None, max_length=1000)
+    change_key: str | None = Field(None, max_length=200)
+    applied_by: str | None = Field(None, max_length=200, description="the reconcile run that applied the last change")
+    applied_action: OutlookAction | None = None
+    conflicts_with: tuple[str, ...] = Field((), description="bookings this one overlaps since it was moved in Outlook")
+    synced_at: UtcDatetime | None = None
+
+
 class Booking(CamelModel):
     """A hold or booking of one host's time for one customer."""
 
@@ -152,6 +168,7 @@ class Booking(CamelModel):
     outlook_event_id: str | None = None
     outlook_mailbox: str | None = None
     crm_appointment_id: str | None = None
+    outlook_sync: OutlookSync | None = None
     notifications: Notifications = Notifications()
     idempotency_key: str | None = Field(None, max_length=255)
     request_fingerprint: str | None = Field(None, max_length=128)
@@ -262,6 +279,20 @@ class Booking(CamelModel):
         if (self.outlook_event_id, self.outlook_mailbox) == (event_id, mailbox):
             return self
         return self._evolve(now, outlook_event_id=event_id, outlook_mailbox=mailbox)
+
+    def with_outlook_sync(self, now: datetime, *, subject: str | None, location: str | None,
+                          change_key: str | None, applied_by: str | None = None,
+                          action: OutlookAction | None = None,
+                          conflicts_with: tuple[str, ...] | None = None) -> "Booking":
+        """Remember what the Outlook event says now (after Frontdesk wrote it, or after a reconcile applied it)."""
+        previous = self.outlook_sync or OutlookSync()
+        sync = OutlookSync(
+            subject=subject, location=location, change_key=change_key,
+            applied_by=applied_by if applied_by is not None else previous.applied_by,
+            applied_action=action if action is not None else previous.applied_action,
+            conflicts_with=conflicts_with if conflicts_with is not None else previous.conflicts_with,
+            synced_at=now)
+        return self._evolve(now, outlook_sync=sync.model_dump(by_alias=False))
 
     def with_crm_appointment(self, appointment_id: str, now: datetime) -> "Booking":
         """Remember the Dynamics appointment created for this booking."""
