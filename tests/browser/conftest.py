@@ -63,7 +63,9 @@ def widget_stack(outside):
     stack.stop()
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in this thread while it
+# lives, and the async tests that xdist sends to the same worker afterwards need the thread to be free.
+@pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
         pytest.fail(f"Chromium is not installed at {CHROMIUM}: run `apt-get install -y chromium` "
