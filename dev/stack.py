@@ -127,6 +127,7 @@ class LocalStack:
             ("Dataverse emulator", self.dataverse.base_url),
             ("ACS SMS emulator", self.acs.base_url),
             ("Twilio emulator", self.twilio.base_url),
+            ("Twilio auth token", self.env["TWILIO__AUTH_TOKEN"]),
             ("OpenAI emulator", self.openai.base_url),
             ("Azurite tables", self.azurite.table_endpoint),
         ]

@@ -93,6 +93,15 @@ param twilioAccountSid string = ''
 
 param twilioVoice string = 'Polly.Joanna'
 
+@description('Number callers are transferred to when they ask for a person during office hours (E.164); empty takes a message.')
+param voiceTransferNumber string = ''
+
+@description('On-call number for emergencies (E.164); empty offers the earliest emergency slot instead.')
+param voiceOnCallNumber string = ''
+
+@description('When the office answers transfers, e.g. "mon-fri 08:00-17:00" in the business time zone.')
+param voiceOfficeHours string = 'mon-fri 08:00-17:00'
+
 @allowed(['openai', 'azure', 'none'])
 param openAiKind string = 'none'
 
@@ -259,6 +268,9 @@ module api 'modules/functionapp.bicep' = {
     acsEndpoint: deployCommunicationServices ? communication.outputs.endpoint : ''
     twilioAccountSid: twilioAccountSid
     twilioVoice: twilioVoice
+    voiceTransferNumber: voiceTransferNumber
+    voiceOnCallNumber: voiceOnCallNumber
+    voiceOfficeHours: voiceOfficeHours
     openAiKind: openAiKind
     openAiEndpoint: openAiEndpoint
     openAiModel: openAiModel

@@ -33,7 +33,8 @@ SERVICE_NAME = "frontdesk"
 BOOKING_OUTCOME = "booking.outcome"
 CALL_ENDED = "call.ended"
 BOOKING_OUTCOMES = frozenset({"confirmed", "conflict", "expired", "declined", "failed", "cancelled", "rescheduled"})
-CALL_OUTCOMES = frozenset({"booked", "handoff", "after_hours", "emergency", "abandoned", "failed"})
+CALL_OUTCOMES = frozenset({"booked", "message_taken", "transferred", "handoff", "after_hours", "emergency",
+                           "abandoned", "failed"})
 EVENT_OUTCOMES: dict[str, frozenset[str]] = {BOOKING_OUTCOME: BOOKING_OUTCOMES, CALL_ENDED: CALL_OUTCOMES}
 
 # Frontdesk serves HTTP through the Functions host, not a Python web framework: those instrumentations stay off.

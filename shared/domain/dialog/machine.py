@@ -1,0 +1,825 @@
+"""The receptionist's conversation as a state machine: ``start`` a call, then ``advance`` it event by event.
+
+The flow of a booking: greet -> understand the need (an event type) -> the service address and ZIP
+(on-site work; the ZIP decides the territory and whether the business serves it) -> name -> callback
+number (the caller id, confirmed) -> e-mail when the event type needs one -> when -> offer two real
+times -> hold the chosen one -> read it back -> on yes confirm it -> anything else? -> goodbye.
+
+Around it: anything the caller says fills whatever it carries (a first sentence may give the need,
+the address and the time at once); corrections of earlier answers are taken at any point, and a
+change that touches an open hold lets it go and holds again; silence or nonsense is reprompted twice,
+then a message is taken; emergencies get the earliest emergency time or the on-call number, and a gas
+smell gets safety instructions first; an address outside the service area, a request for a person
+out of hours (or with no transfer number), and anything the receptionist cannot finish end with a
+message to the owner. Every call ends with an outcome: booked, message taken, transferred, abandoned.
+
+Pure: no I/O, no clock (``DialogContext.now``), no randomness. The language model (if any) only fills
+the :class:`~shared.domain.understanding.Understanding`; this module alone decides what happens.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from shared.domain.business import EventType
+from shared.domain.dialog.model import (Action, CallState, CheckHold, ConfirmHold, DialEnded, DialogContext, Event,
+                                        FindSlots, Hangup, Heard, Hold, HoldUpdate, HungUp, Listen, Offer, PlaceHold,
+                                        Poll, Redirect, ReleaseHold, Silence, SlotsFound, Stage, Step, TakeMessage,
+                                        Transfer)
+from shared.domain.dialog.speech import (last_digits, phone_ending, sentence_list, service_name, spoken_choices,
+                                         spoken_time, titled, with_article)
+from shared.domain.timezones import zone
+from shared.domain.understanding import TimePreference, Understanding, parse, service_catalog
+from shared.domain.understanding.services import stem
+
+MAX_REPROMPTS = 2  # silences or nonsense in a row before a message is taken
+MAX_POLLS = 12  # redirects waiting for one saga step (each waits a little on the server) before giving up
+MAX_TURNS = 80  # a runaway call ends with a message rather than looping forever
+HEARD_KEPT = 6
+GAS_SAFETY = ("If you smell gas, please leave the building now. Don't switch lights or anything electrical on "
+              "or off, and don't use a lighter. Once you're outside, call your gas company or 911.")
+WATER_TIP = "If you can do it safely, turn off the main water valve."
+DETAIL_FIELDS = ("name", "address", "postal_code", "phone", "email")
+WATER_SIGNALS = {"flooding", "burst_pipe", "sewage_backup"}
+HEAT_SIGNALS = {"no_heat", "no_cooling"}
+_BYE = re.compile(r"\b(?:good ?)?bye\b", re.IGNORECASE)  # "no thanks, bye": a no that ends the call
+DAYTIME = (7, 20)  # local hours offered to callers who are not in an emergency, when there is a choice
+
+
+class _Turn:
+    """The step being built: lines said and actions asked for so far."""
+
+    def __init__(self, state: CallState):
+        self.state = state
+        self.say: list[str] = []
+        self.actions: list[Action] = []
+
+    def line(self, *texts: str) -> "_Turn":
+        self.say.extend(text for text in texts if text)
+        return self
+
+    def act(self, action: Action) -> "_Turn":
+        self.actions.append(action)
+        return self
+
+    def ask(self, stage: Stage, prompt: str, *, timeout: int = 5, remember: str | None = None) -> Step:
+        """Say ``prompt`` and listen; ``remember`` is the plain question kept for repeats (default: the prompt)."""
+        self.state.stage = stage
+        self.state.prompt = remember or prompt
+        self.say.append(prompt)
+        return self._step(Listen(self.state.expecting, timeout))
+
+    def redirect(self, pause: int = 0) -> Step:
+        return self._step(Redirect(pause))
+
+    def hangup(self) -> Step:
+        self.state.stage = "ended"
+        self.state.ended = True
+        return self._step(Hangup())
+
+    def transfer(self, number: str) -> Step:
+        self.state.stage = "transferring"
+        self.state.outcome = "transferred"
+        return self._step(Transfer(number))
+
+    def waiting(self) -> Step:
+        """A step that only carries actions whose answers come back as events in this same turn."""
+        return self._step(Redirect(0))
+
+    def _step(self, then) -> Step:
+        return Step(self.state, tuple(self.say), tuple(self.actions), then)
+
+
+# ---------------------------------------------------------------- entry points
+
+def start(call_sid: str, caller: str | None, ctx: DialogContext) -> Step:
+    """A new call: greet with the business name and ask how to help."""
+    state = CallState(call_sid=call_sid, caller=caller, started_at=ctx.now)
+    turn = _Turn(state).line(f"Thanks for calling {ctx.config.business.name}.")
+    if not ctx.office_open:
+        turn.line("Our office is closed right now, but I can book a visit or take a message.")
+    return turn.ask("need", "How can I help you today?")
+
+
+def advance(state: CallState, event: Event, ctx: DialogContext) -> Step:
+    """The next step of the call after ``event``."""
+    state = state.model_copy(deep=True)
+    turn = _Turn(state)
+    if state.ended:
+        return turn.hangup() if not isinstance(event, HungUp) else turn._step(Hangup())
+    if isinstance(event, HungUp):
+        return _hung_up(turn)
+    if isinstance(event, (Heard, Silence)) and state.stage not in ("holding", "confirming"):  # redirects don't count
+        state.turns += 1
+        if state.turns > MAX_TURNS:
+            return _give_up(turn, ctx, "the call went on without reaching an outcome")
+    if isinstance(event, Silence):
+        return _silence(turn, ctx)
+    if isinstance(event, Heard):
+        return _heard(turn, event, ctx)
+    if isinstance(event, Poll):
+        return _poll(turn, ctx)
+    if isinstance(event, SlotsFound):
+        return _slots_found(turn, event, ctx)
+    if isinstance(event, HoldUpdate):
+        return _hold_update(turn, event, ctx)
+    if isinstance(event, DialEnded):
+        return _dial_ended(turn, event, ctx)
+    raise TypeError(f"unknown dialog event {event!r}")
+
+
+# ---------------------------------------------------------------- what the caller said
+
+def _heard(turn: _Turn, event: Heard, ctx: DialogContext) -> Step:
+    state, u = turn.state, _plausible(event, ctx)
+    event = Heard(event.text, u)
+    if event.text.strip():
+        state.heard = (state.heard + [event.text.strip()[:300]])[-HEARD_KEPT:]
+    if state.stage in ("holding", "confirming"):
+        return _poll(turn, ctx)  # speech while we wait for the saga changes nothing
+    if u.gas_smell and not state.gas_warned:
+        state.gas_warned = True
+        _release(turn)
+        state.offers = []
+        _mark_emergency(state, u, ctx)
+        turn.line(GAS_SAFETY)
+        if ctx.on_call_number:
+            return turn.line("I'm connecting you to our on-call technician now.").transfer(ctx.on_call_number)
+        turn.line("Once you're safe, I'll get a technician out to you as fast as I can.")
+        _absorb(state, u, ctx)
+        return _continue(turn, ctx)
+    if u.is_emergency and not state.urgent and state.mode == "booking":
+        _release(turn)
+        state.offers = []
+        _mark_emergency(state, u, ctx)
+        turn.line("I'm sorry, that sounds stressful. Let's get someone out to you as fast as we can.")
+        if set(u.emergency) & WATER_SIGNALS:
+            turn.line(WATER_TIP)
+        _absorb(state, u, ctx)
+        return _continue(turn, ctx)
+
+    if u.intent == "speak_to_person":
+        return _to_a_person(turn, ctx, "asked to speak with someone")
+    if u.intent in ("cancel", "reschedule") and state.stage in ("need", "anything_else"):
+        return _to_a_person(turn, ctx, f"wants to {u.intent} an existing appointment")
+    if u.intent == "repeat":
+        return turn.ask(state.stage, state.prompt or "How can I help you today?")
+    if u.intent == "wait":
+        return turn.line("Sure, take your time.").ask(state.stage, state.prompt, timeout=10)
+    if state.stage != "message" and (u.intent == "goodbye" or _bye(event.text, u, state)):
+        return _goodbye(turn, ctx)
+    if state.stage == "anything_else" and state.mode == "booking" and (u.event_type or u.intent == "book"):
+        _next_booking(state)
+
+    changed = _absorb(state, u, ctx)
+    if changed:
+        state.misses = 0
+    if state.mode == "booking" and (step := _apply_changes(turn, changed, ctx)) is not None:
+        return step
+    handler = _STAGES.get(state.stage)
+    if handler is None:
+        return _continue(turn, ctx)
+    return handler(turn, event, changed, ctx)
+
+
+def _bye(text: str, u: Understanding, state: CallState) -> bool:
+    """A "bye" that ends the call: "no thanks, bye", "okay fine, goodbye" -- but "yes, bye" to a read-back
+    or an offer is a yes first (the booking goes ahead)."""
+    if not _BYE.search(text):
+        return False
+    if u.intent == "yes" and state.stage in ("readback", "offer", "phone_confirm"):
+        return False
+    return u.intent in ("no", "yes", "unknown")
+
+
+def _plausible(event: Heard, ctx: DialogContext) -> Understanding:
+    """The understanding, unless it has a street address with no house number (a reader eager for an address
+    takes "can you say that again" for one): then the words are read again without that expectation."""
+    u = event.understanding
+    if u.address is None or _has_house_number(u.address):
+        return u
+    again = parse(event.text, now=ctx.now, time_zone=ctx.time_zone,
+                  event_types=service_catalog(ctx.config.event_types))
+    if again.address and not _has_house_number(again.address):
+        return again.model_copy(update={"address": None})
+    return again
+
+
+def _has_house_number(address: str) -> bool:
+    return any(word.strip(",.").isdigit() for word in address.split())
+
+
+def _next_booking(state: CallState) -> None:
+    """Another job in the same call: keep who and where, forget the last job's service and times."""
+    state.details.event_type = None
+    state.details.service_phrase = None
+    state.times, state.offers, state.passed, state.hold = [], [], [], None
+    state.urgent, state.signals = False, []
+
+
+def _mark_emergency(state: CallState, u: Understanding, ctx: DialogContext) -> None:
+    state.urgent = True
+    state.signals = sorted(set(state.signals) | set(u.emergency))
+    chosen = _emergency_event_type(state, u, ctx)
+    if chosen is not None and chosen != state.details.event_type:
+        state.details.event_type = chosen
+        state.offers = []
+    state.details.service_phrase = state.details.service_phrase or u.service_phrase
+    state.times = [TimePreference(kind="asap", phrase="as soon as possible")]
+
+
+def _emergency_event_type(state: CallState, u: Understanding, ctx: DialogContext) -> str | None:
+    """Heat or cooling: the event type the caller's words matched (or one for heat); else the emergency one."""
+    types = ctx.config.event_types
+    signals = set(u.emergency) | set(state.signals)
+    if signals & HEAT_SIGNALS and not signals & (WATER_SIGNALS | {"gas_smell"}):
+        matched = u.event_type or state.details.event_type
+        if matched and matched in ctx.config.event_types_by_key:
+            return matched
+        word = "heat" if "no_heat" in signals else "cooling"
+        for event_type in types:
+            if any(word in phrase.lower().split() for phrase in event_type.caller_phrases):
+                return event_type.key
+    emergency = [event_type.key for event_type in types if event_type.emergency]
+    if emergency:
+        return emergency[0]
+    return u.event_type or state.details.event_type
+
+
+def _absorb(state: CallState, u: Understanding, ctx: DialogContext) -> set[str]:
+    """Take every value the utterance carries; return the fields that changed."""
+    details, stage = state.details, state.stage
+    corrects = set(u.corrects)
+    changed: set[str] = set()
+
+    def welcome(field: str, asked: tuple[str, ...]) -> bool:
+        return stage in asked or getattr(details, field) is None or field in corrects
+
+    if u.event_type and u.event_type in ctx.config.event_types_by_key and u.event_type != details.event_type:
+        if details.event_type is None or "service" in corrects or stage in ("need", "anything_else"):
+            if not (state.urgent and ctx.config.event_type(details.event_type or u.event_type).emergency):
+                details.event_type = u.event_type
+                details.service_phrase = u.service_phrase or details.service_phrase
+                changed.add("service")
+    elif u.service_phrase and not details.service_phrase:
+        details.service_phrase = u.service_phrase
+    for field, asked in (("name", ("name",)), ("address", ("address",)), ("postal_code", ("postal_code", "address")),
+                         ("email", ("email",))):
+        value = getattr(u, field)
+        if value and value != getattr(details, field) and welcome(field, asked):
+            setattr(details, field, value)
+            changed.add(field)
+    if u.address and not u.postal_code and "address" in changed and details.postal_code and stage == "address":
+        details.postal_code = None  # a new street without a ZIP: ask for the ZIP of the new one
+    phone = u.phone or (state.caller if u.use_caller_id and state.caller else None)
+    if phone and phone != details.phone and welcome("phone", ("phone", "phone_confirm")):
+        details.phone = phone
+        changed.add("phone")
+    if u.times and (stage in ("time", "offer", "readback") or not state.times or "time" in corrects):
+        if not state.urgent or stage in ("offer", "readback"):
+            state.times = list(u.times)
+            changed.add("time")
+    return changed
+
+
+def _apply_changes(turn: _Turn, changed: set[str], ctx: DialogContext) -> Step | None:
+    """A change that touches the times on offer or the hold: let the hold go and search (or hold) again."""
+    state = turn.state
+    if not state.offers and state.hold is None:
+        return None
+    if changed & {"time", "service"}:
+        _release(turn)
+        state.offers = []
+        return _continue(turn, ctx)
+    if changed & set(DETAIL_FIELDS) and state.hold is not None and state.hold.status in ("placing", "held"):
+        if changed & {"postal_code"} and not _served(state, ctx):
+            return _out_of_area(turn, ctx)
+        if _missing(state, ctx):
+            _release(turn)
+            state.offers = []
+            return _continue(turn, ctx)
+        turn.line("Thanks, I'll update that.")
+        return _place_hold(turn, Offer(start=state.hold.start, end=state.hold.end), ctx)
+    return None
+
+
+# ---------------------------------------------------------------- stage handlers
+
+def _need(turn: _Turn, event: Heard, changed: set[str], ctx: DialogContext) -> Step:
+    state, u = turn.state, event.understanding
+    if state.stage == "anything_else" and not changed:
+        if u.answer == "no" or u.intent in ("no", "goodbye"):
+            return _goodbye(turn, ctx)
+        if u.answer == "yes" and u.intent == "yes":
+            return turn.ask("anything_else", "Sure. What else can I help you with?")
+    if u.intent == "question":
+        turn.line("I can't answer that one myself, but I can book a visit, or take a message so someone from "
+                  "the office calls you back.")
+        return turn.ask(state.stage, "What can I help you with?")
+    if state.details.event_type is None:
+        candidates = _services_meant(u.service_phrase or state.details.service_phrase, ctx)
+        if 2 <= len(candidates) <= 3:
+            options = sentence_list([with_article(service_name(t)) for t in candidates])
+            return _miss(turn, ctx, f"Is that {options}?")
+        if changed or u.intent in ("book", "inform", "yes"):
+            names = [with_article(service_name(t)) for t in ctx.config.event_types if not t.emergency][:3]
+            return _miss(turn, ctx, f"What kind of work do you need? For example, {sentence_list(names)}?")
+        return _miss(turn, ctx, "Sorry, I didn't quite get that.")
+    return _continue(turn, ctx)
+
+
+def _services_meant(phrase: str | None, ctx: DialogContext) -> list[EventType]:
+    """Event types the caller's words could mean when they fit several ("a clogged drain": a repair or a
+    drain cleaning?): those sharing a distinctive word with them, in configuration order."""
+    if not phrase:
+        return []
+    said = {stem(word) for word in phrase.lower().split() if len(word) > 3}
+    return [event_type for event_type in ctx.config.event_types if not event_type.emergency and said & {
+        stem(word) for text in (*event_type.caller_phrases, event_type.name) for word in text.lower().split()
+        if len(word) > 3}]
+
+
+def _field(field: str, retry: str):
+    def handler(turn: _Turn, event: Heard, changed: set[str], ctx: DialogContext) -> Step:
+        if field in changed or getattr(turn.state.details, field):
+            return _continue(turn, ctx)
+        if changed:
+            return _continue(turn, ctx)
+        return _miss(turn, ctx, retry)
+    return handler
+
+
+def _phone_confirm(turn: _Turn, event: Heard, changed: set[str], ctx: DialogContext) -> Step:
+    state, u = turn.state, event.understanding
+    if "phone" in changed:
+        return _continue(turn, ctx)
+    if u.answer == "yes" or u.use_caller_id:
+        state.details.phone = state.caller
+        return _continue(turn, ctx)
+    if u.answer == "no":
+        state.caller_id_declined = True
+        return turn.ask("phone", "What's the best number to reach you?")
+    if changed:
+        return _continue(turn, ctx)
+    return _miss(turn, ctx, "Sorry, is the number you're calling from the best one to reach you?")
+
+
+def _time(turn: _Turn, event: Heard, changed: set[str], ctx: DialogContext) -> Step:
+    if "time" in changed or turn.state.times:
+        return _continue(turn, ctx)
+    u = event.understanding
+    if u.answer == "yes" or u.intent == "yes":  # "sure, anytime"
+        turn.state.times = [TimePreference(kind="any", phrase="any time")]
+        return _continue(turn, ctx)
+    if changed:
+        return _continue(turn, ctx)
+    return _miss(turn, ctx, "Sorry, what day and time would work for you? For example, tomorrow morning.")
+
+
+def _offer(turn: _Turn, event: Heard, changed: set[str], ctx: DialogContext) -> Step:
+    state, u = turn.state, event.understanding
+    offers = state.offers
+    choice = u.choice
+    index = None
+    if choice is not None and choice.kind not in ("none",):
+        if choice.start is not None:
+            index = next((i for i, offer in enumerate(offers) if offer.start == choice.start), None)
+        if index is None and choice.index is not None and 0 <= choice.index < len(offers):
+            index = choice.index
+        if index is None and choice.kind == "any":
+            index = 0
+    if index is None and len(offers) == 1 and (u.answer == "yes" or u.intent == "yes"):
+        index = 0
+    if index is not None:
+        return _place_hold(turn, offers[index], ctx)
+    if (choice is not None and choice.kind == "none") or u.answer == "no" or u.intent == "no":
+        state.passed = _merge(state.passed, state.offered_starts)
+        state.offers = []
+        return turn.ask("time", "No problem. What day or time would work better?")
+    if len(offers) > 1 and (u.answer == "yes" or u.intent == "yes"):
+        return turn.ask("offer", f"Which one: {spoken_choices(state.offered_starts, ctx.time_zone, ctx.now)}?")
+    if changed:
+        return _continue(turn, ctx)
+    return _miss(turn, ctx, "Sorry, which time works for you?")
+
+
+def _readback(turn: _Turn, event: Heard, changed: set[str], ctx: DialogContext) -> Step:
+    state, u = turn.state, event.understanding
+    hold = state.hold
+    if hold is None or hold.status != "held":
+        return _continue(turn, ctx)
+    if u.answer == "yes" or u.intent == "yes":
+        hold.status = "confirming"
+        state.polls = 0
+        state.stage = "confirming"
+        return turn.act(ConfirmHold(hold.key)).line("Great, I'm booking that now.").redirect()
+    if u.answer == "no" or u.intent == "no":
+        _release(turn)
+        state.passed = _merge(state.passed, [hold.start])
+        state.offers = []
+        return turn.ask("time", "No problem, I've let that time go. What day or time would work better?")
+    return _miss(turn, ctx, "Sorry, shall I book it? Please say yes or no.")
+
+
+def _message(turn: _Turn, event: Heard, changed: set[str], ctx: DialogContext) -> Step:
+    state = turn.state
+    text = event.text.strip()
+    if text:
+        state.message_body = text[:1000]
+    return _send_message(turn, ctx)
+
+
+_STAGES = {
+    "need": _need, "anything_else": _need,
+    "address": _field("address", "Sorry, what's the street address where you need us?"),
+    "postal_code": _field("postal_code", "Sorry, what's the five-digit ZIP code?"),
+    "name": _field("name", "Sorry, could I get your name?"),
+    "phone": _field("phone", "Sorry, what's the best number to reach you, with the area code?"),
+    "email": _field("email", "Sorry, what's your e-mail address? You can spell it out."),
+    "phone_confirm": _phone_confirm,
+    "time": _time,
+    "offer": _offer,
+    "readback": _readback,
+    "message": _message,
+}
+
+
+# ---------------------------------------------------------------- what to ask next
+
+def _missing(state: CallState, ctx: DialogContext) -> str | None:
+    """The next thing to collect for a booking, or None when everything is there."""
+    details = state.details
+    if details.event_type is None:
+        return "need"
+    event_type = ctx.config.event_type(details.event_type)
+    required = set(event_type.required_fields)
+    if "address" in required and not details.address:
+        return "address"
+    needs_zip = "postal_code" in required or (event_type.location_kind == "onsite"
+                                              and bool(ctx.config.business.service_area))
+    if needs_zip and not details.postal_code:
+        return "postal_code"
+    if not details.name:
+        return "name"
+    if not details.phone:
+        return "phone_confirm" if state.caller and not state.caller_id_declined else "phone"
+    if "email" in required and not details.email:
+        return "email"
+    if not state.times:
+        return "time"
+    return None
+
+
+def _continue(turn: _Turn, ctx: DialogContext) -> Step:
+    """Ask for what is missing next, or, when nothing is, look for times."""
+    state = turn.state
+    if state.mode == "message":
+        return _continue_message(turn, ctx)
+    if state.details.postal_code and not _served(state, ctx):
+        return _out_of_area(turn, ctx)
+    missing = _missing(state, ctx)
+    if missing is None:
+        return _find_slots(turn, ctx)
+    prompts = {
+        "need": "How can I help you today?",
+        "address": "What's the address where you need us?",
+        "postal_code": "And what's the ZIP code there?",
+        "name": "Can I get your name, please?",
+        "phone_confirm": f"Is the number you're calling from, ending in {last_digits(state.caller)}, the best "
+                         "one to reach you?",
+        "phone": "What's the best number to reach you?",
+        "email": "What e-mail address should we use? You can spell it out.",
+        "time": "When would be a good time for us?",
+    }
+    if missing == "time" and _event_type(state, ctx).location_kind == "onsite":
+        prompts["time"] = "When would be a good time for us to come out?"
+    return turn.ask(missing, prompts[missing])
+
+
+def _find_slots(turn: _Turn, ctx: DialogContext) -> Step:
+    state = turn.state
+    state.stage = "time"
+    return turn.act(FindSlots(state.details.event_type, tuple(state.times), state.details.postal_code,
+                              tuple(state.passed), state.urgent)).waiting()
+
+
+def _slots_found(turn: _Turn, event: SlotsFound, ctx: DialogContext) -> Step:
+    state = turn.state
+    if event.failed:
+        turn.line("I'm sorry, I can't reach the schedule right now.")
+        return _to_message(turn, ctx, "could not read the schedule to book", auto_body=True)
+    slots = [slot for slot in event.slots if slot.start not in state.passed]
+    if not state.urgent:
+        slots = _daytime(slots, ctx) or slots
+    if not slots:
+        if state.urgent:
+            return _urgent_without_time(turn, ctx)
+        turn.line("I'm sorry, I don't have any open times that soon.")
+        return _to_message(turn, ctx, "no open times for the requested service", auto_body=True)
+    if state.urgent:
+        earliest = slots[0]
+        if earliest.start - ctx.now > ctx.emergency_within and ctx.on_call_number:
+            return _urgent_without_time(turn, ctx)
+        state.offers = [earliest]
+        when = spoken_time(earliest.start, ctx.time_zone, ctx.now)
+        return turn.ask("offer", f"The earliest I can get a technician there is {when}. Shall I hold that for you?")
+    state.offers = _two_offers(slots)
+    choices = spoken_choices(state.offered_starts, ctx.time_zone, ctx.now)
+    wish = _wish(state.times)
+    if not event.matched and wish:
+        turn.line(f"I don't have anything {wish}.")
+        question = "Would that work?" if len(state.offers) == 1 else "Would either of those work?"
+        return turn.ask("offer", f"The closest I have {'is' if len(state.offers) == 1 else 'are'} {choices}. "
+                                 f"{question}")
+    if len(state.offers) == 1:
+        return turn.ask("offer", f"I have {choices}. Does that work?")
+    return turn.ask("offer", f"I have {choices}. Which works better?")
+
+
+def _daytime(slots: list[Offer], ctx: DialogContext) -> list[Offer]:
+    """Times a non-urgent caller would take: a night-shift slot at 2 AM fits "Friday morning" but is not
+    what a receptionist offers unless there is nothing else."""
+    tz = zone(ctx.time_zone)
+    return [slot for slot in slots if DAYTIME[0] <= slot.start.astimezone(tz).hour < DAYTIME[1]]
+
+
+def _two_offers(slots: list[Offer]) -> list[Offer]:
+    """The earliest fitting time and a real alternative: two hours or more later (else simply the next one)."""
+    first = slots[0]
+    later = next((slot for slot in slots[1:] if (slot.start - first.start).total_seconds() >= 2 * 3600), None)
+    second = later or (slots[1] if len(slots) > 1 else None)
+    return [first] + ([second] if second else [])
+
+
+def _wish(times: list[TimePreference]) -> str:
+    positives = [titled(pref.phrase) for pref in times if pref.kind in ("at", "window")]
+    return sentence_list(positives)
+
+
+def _urgent_without_time(turn: _Turn, ctx: DialogContext) -> Step:
+    if ctx.on_call_number:
+        return turn.line("I'm connecting you to our on-call technician now.").transfer(ctx.on_call_number)
+    turn.line("I can't get a technician out right away, so I'm flagging this as urgent for the office.")
+    return _to_message(turn, ctx, "emergency with no technician free soon", auto_body=True)
+
+
+# ---------------------------------------------------------------- holds
+
+def _place_hold(turn: _Turn, offer: Offer, ctx: DialogContext) -> Step:
+    state = turn.state
+    previous = state.hold
+    replaces = previous.key if previous is not None and previous.status in ("placing", "held") else None
+    if replaces:
+        turn.act(ReleaseHold(replaces))
+    state.attempts += 1
+    key = f"{state.call_sid}/{state.attempts}"
+    state.hold = Hold(key=key, event_type=state.details.event_type, start=offer.start, end=offer.end,
+                      replaces=replaces if previous is not None and previous.start == offer.start else None)
+    state.stage = "holding"
+    state.polls = 0
+    turn.line("One moment while I hold that time for you.")
+    return turn.act(_hold_action(state)).waiting()
+
+
+def _hold_action(state: CallState) -> PlaceHold:
+    hold = state.hold
+    notes = "Booked by phone with Frontdesk's receptionist."
+    if state.details.service_phrase:
+        notes += f" Caller said: {state.details.service_phrase}."
+    if state.urgent:
+        notes += " URGENT: " + ", ".join(signal.replace("_", " ") for signal in state.signals) + "."
+    return PlaceHold(hold.key, hold.event_type, hold.start, state.details.model_copy(), notes, hold.replaces)
+
+
+def _poll(turn: _Turn, ctx: DialogContext) -> Step:
+    state = turn.state
+    hold = state.hold
+    if state.stage in ("holding", "confirming") and hold is not None:
+        if state.stage == "holding" and not hold.started:
+            return turn.act(_hold_action(state)).waiting()
+        return turn.act(CheckHold(hold.key, confirming=state.stage == "confirming")).waiting()
+    return turn.ask(state.stage if state.stage in _STAGES else "need", state.prompt or "How can I help you today?")
+
+
+def _hold_update(turn: _Turn, event: HoldUpdate, ctx: DialogContext) -> Step:
+    state = turn.state
+    hold = state.hold
+    if hold is None or event.key != hold.key or state.stage not in ("holding", "confirming"):
+        return _poll(turn, ctx)
+    if event.status in ("pending", "deferred") or (event.status == "held" and state.stage == "confirming"):
+        hold.started = hold.started or event.status != "deferred"
+        state.polls += 1
+        if state.polls > MAX_POLLS:
+            turn.line("I'm sorry, this is taking longer than it should.")
+            if state.stage == "holding":
+                _release(turn)
+            return _to_message(turn, ctx, "the booking system was too slow to hold a time", auto_body=True)
+        if state.polls % 4 == 0:
+            turn.line("Still working on it, thanks for your patience.")
+        return turn.redirect()
+    if event.status == "held" and state.stage == "holding":
+        hold.status, hold.started = "held", True
+        state.polls = 0
+        return turn.ask("readback", _readback_text(state, ctx))
+    if event.status == "confirmed" and state.stage == "confirming":
+        hold.status = "confirmed"
+        state.booked.append(hold.key)
+        state.outcome = "booked"
+        state.offers = []
+        when = spoken_time(hold.start, ctx.time_zone, ctx.now)
+        texting = (f" We'll text a confirmation to {phone_ending(state.details.phone)}."
+                   if ctx.texts_enabled and state.details.phone else "")
+        turn.line(f"You're all set for {when}.{texting}")
+        return turn.ask("anything_else", "Is there anything else I can help you with?")
+    if event.status in ("lost", "expired", "released"):
+        if event.status == "lost":  # another caller has it now; a lapsed hold's time may well be free again
+            state.passed = _merge(state.passed, [hold.start])
+        state.hold = None
+        state.offers = []
+        turn.line("I'm sorry, that time was just taken." if event.status == "lost"
+                  else "I'm sorry, that hold ran out before it was confirmed.")
+        return _find_slots(turn, ctx)
+    state.hold = None
+    turn.line("I'm sorry, I couldn't book that time.")
+    return _to_message(turn, ctx, f"booking failed ({event.reason or 'unknown reason'})", auto_body=True)
+
+
+def _readback_text(state: CallState, ctx: DialogContext) -> str:
+    hold, details = state.hold, state.details
+    event_type = _event_type(state, ctx)
+    when = spoken_time(hold.start, ctx.time_zone, ctx.now)
+    parts = [f"I'm holding {when} for you. That's {with_article(service_name(event_type))}"]
+    if event_type.location_kind == "onsite" and details.address:
+        parts.append(f" at {details.address}")
+    elif event_type.location_kind == "phone":
+        parts.append(", by phone")
+    elif event_type.location_kind == "teams":
+        parts.append(", on Microsoft Teams")
+    parts.append(f", for {details.name}, and we'll reach you at {phone_ending(details.phone)}.")
+    return "".join(parts) + " Shall I book it?"
+
+
+def _release(turn: _Turn) -> None:
+    """Let an open hold go (a confirmed or confirming one stays the caller's)."""
+    hold = turn.state.hold
+    if hold is not None and hold.status in ("placing", "held"):
+        turn.act(ReleaseHold(hold.key))
+        hold.status = "released"
+    if hold is not None and hold.status == "released":
+        turn.state.hold = None
+
+
+# ---------------------------------------------------------------- messages, people, endings
+
+def _served(state: CallState, ctx: DialogContext) -> bool:
+    event_type = _event_type(state, ctx, default=None)
+    if event_type is not None and event_type.location_kind != "onsite":
+        return True
+    return ctx.config.serves(state.details.postal_code)
+
+
+def _out_of_area(turn: _Turn, ctx: DialogContext) -> Step:
+    state = turn.state
+    _release(turn)
+    state.offers = []
+    zip_code = " ".join(state.details.postal_code or "")
+    turn.line(f"I'm sorry, we don't cover the {zip_code} area. I'll pass your details to the office so someone "
+              "can call you back and point you to someone nearby.")
+    return _to_message(turn, ctx, f"outside the service area (ZIP {state.details.postal_code})", auto_body=True)
+
+
+def _to_a_person(turn: _Turn, ctx: DialogContext, reason: str) -> Step:
+    state = turn.state
+    if ctx.transfer_number and ctx.office_open:
+        _release(turn)
+        return turn.line("Sure, I'll connect you now. One moment.").transfer(ctx.transfer_number)
+    if ctx.office_open:
+        turn.line("Everyone is busy right now, so I'll take a message and have someone call you back.")
+    else:
+        turn.line("The office is closed right now, so I'll take a message and someone will call you back.")
+    _release(turn)
+    return _to_message(turn, ctx, reason, auto_body=False)
+
+
+def _to_message(turn: _Turn, ctx: DialogContext, reason: str, *, auto_body: bool) -> Step:
+    """Switch to taking a message; ``auto_body`` skips asking what to pass along (the reason says it)."""
+    state = turn.state
+    state.mode = "message"
+    state.offers = []
+    state.message_reason = state.message_reason or reason
+    if auto_body:
+        state.message_asked = True
+    return _continue_message(turn, ctx)
+
+
+def _continue_message(turn: _Turn, ctx: DialogContext) -> Step:
+    state = turn.state
+    details = state.details
+    if not details.name:
+        return turn.ask("name", "Can I get your name, please?")
+    if not details.phone:
+        if state.caller and not state.caller_id_declined:
+            return turn.ask("phone_confirm", f"Should they call you back at {phone_ending(state.caller)}?")
+        return turn.ask("phone", "What's the best number to call you back on?")
+    if not state.message_asked:
+        state.message_asked = True
+        return turn.ask("message", "What would you like me to pass along?", timeout=8)
+    return _send_message(turn, ctx)
+
+
+def _send_message(turn: _Turn, ctx: DialogContext) -> Step:
+    state = turn.state
+    turn.act(TakeMessage(state.message_reason or "caller asked for a call back", state.urgent,
+                         state.details.model_copy(), state.caller, state.message_body, tuple(state.heard)))
+    if state.outcome is None:
+        state.outcome = "message_taken"
+    name = f", {state.details.name.split()[0]}" if state.details.name else ""
+    callback = state.details.phone or state.caller
+    soon = " as soon as possible" if state.urgent else ""
+    turn.line(f"Thanks{name}. I've passed that along, and someone will call you back{soon} at "
+              f"{phone_ending(callback)}.")
+    return _goodbye(turn, ctx)
+
+
+def _goodbye(turn: _Turn, ctx: DialogContext) -> Step:
+    state = turn.state
+    _release(turn)
+    if state.outcome is None:
+        state.outcome = "abandoned"
+    return turn.line(f"Thanks for calling {ctx.config.business.name}. Goodbye.").hangup()
+
+
+def _dial_ended(turn: _Turn, event: DialEnded, ctx: DialogContext) -> Step:
+    """A transfer that connected ends the call; one nobody answered becomes a message."""
+    state = turn.state
+    if state.stage != "transferring" or event.status in ("completed", "answered"):
+        return turn.hangup()
+    state.outcome = None
+    turn.line("I'm sorry, nobody could pick up just now.")
+    reason = "emergency: the on-call number did not answer" if state.urgent else "asked for a person; nobody answered"
+    return _to_message(turn, ctx, reason, auto_body=state.urgent)
+
+
+def _hung_up(turn: _Turn) -> Step:
+    state = turn.state
+    if state.hold is not None and state.hold.status in ("placing", "held"):
+        turn.act(ReleaseHold(state.hold.key))
+        state.hold.status = "released"
+    if state.outcome is None:
+        state.outcome = "abandoned"
+    state.stage = "ended"
+    state.ended = True
+    return turn._step(Hangup())
+
+
+def _silence(turn: _Turn, ctx: DialogContext) -> Step:
+    state = turn.state
+    if state.stage in ("holding", "confirming"):
+        return _poll(turn, ctx)
+    if state.stage == "anything_else":
+        return _goodbye(turn, ctx)
+    if state.stage == "message":
+        return _send_message(turn, ctx)
+    return _miss(turn, ctx, "Sorry, I didn't catch that.")
+
+
+def _miss(turn: _Turn, ctx: DialogContext, retry: str) -> Step:
+    """Reprompt (at most twice in a row), then take a message rather than go round in circles."""
+    state = turn.state
+    state.misses += 1
+    if state.misses > MAX_REPROMPTS:
+        return _give_up(turn, ctx, "the receptionist could not understand the caller")
+    question = retry if retry.endswith("?") else f"{retry} {state.prompt}"
+    return turn.ask(state.stage, question, timeout=6, remember=state.prompt or question)
+
+
+def _give_up(turn: _Turn, ctx: DialogContext, reason: str) -> Step:
+    state = turn.state
+    callback = state.details.phone or state.caller
+    _release(turn)
+    if callback is None:
+        turn.line("I'm sorry, I'm having trouble understanding. Please try calling again.")
+        return _goodbye(turn, ctx)
+    state.mode = "message"
+    state.message_reason = reason
+    state.message_asked = True
+    turn.line("I'm sorry, I'm having trouble understanding. I'll have someone from the office call you back.")
+    turn.act(TakeMessage(reason, state.urgent, state.details.model_copy(), state.caller, None, tuple(state.heard)))
+    state.outcome = state.outcome or "message_taken"
+    return _goodbye(turn, ctx)
+
+
+# ---------------------------------------------------------------- small helpers
+
+def _event_type(state: CallState, ctx: DialogContext, default: object = ...) -> EventType:
+    key = state.details.event_type
+    if key is None or key not in ctx.config.event_types_by_key:
+        if default is ...:
+            raise LookupError("no event type chosen yet")
+        return default  # type: ignore[return-value]
+    return ctx.config.event_type(key)
+
+
+def _merge(existing: list[datetime], more: list[datetime]) -> list[datetime]:
+    return list(dict.fromkeys([*existing, *more]))[-50:]
