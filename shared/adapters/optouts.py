@@ -33,7 +33,7 @@ logger = get_logger(__name__)
 
 TABLE = "optouts"
 _KEY_PREFIX = "frontdesk-sms-optout:"
-_ATTEMPTS = 5
+_ATTEMPTS = 20  # one write per concurrent writer at worst: each retry follows someone's success
 
 # Carrier and gateway keywords (Twilio's defaults; ACS and US carriers honour the same words).
 OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"})
@@ -147,11 +147,14 @@ class OptOutStore:
                     return True
                 if current.get("ChangedAt") and current["ChangedAt"] > at:
                     return False  # a later STOP/START already decided
-                if bool(current.get("OptedOut")) == opted_out:
+                same_state = bool(current.get("OptedOut")) == opted_out
+                if same_state and current.get("ChangedAt") == at:
                     return False
+                # Even when the state stays, the newer time is written: an older, late STOP/START must
+                # compare against this one, or it would undo what the caller said last.
                 await table.update_entity(entity, mode=UpdateMode.REPLACE, etag=current.metadata["etag"],
                                           match_condition=MatchConditions.IfNotModified)
-                return True
+                return not same_state
             except (ResourceExistsError, ResourceModifiedError):
                 continue  # someone else wrote first: read again and decide again
             except AzureError as exc:
