@@ -154,6 +154,9 @@ class DevHost:
         from dev.host.worker import worker_loop
         from shared.adapters import aclose_loop_clients
         await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(aclose_loop_clients(), worker_loop()))
+        # The Durable SDK's client keeps one global aiohttp session on the worker loop as well.
+        from azure.durable_functions.models.utils.http_utils import _close_session
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(_close_session(), worker_loop()))
 
     async def _shutdown(self) -> None:
         if self._http is not None:

@@ -7,7 +7,7 @@ running loop for every adapter module that has been loaded; hosts call it before
 import sys
 
 _CLIENT_MODULES = ("shared.adapters.storage", "shared.adapters.graph_client", "shared.adapters.dataverse",
-                   "shared.adapters.language", "shared.services.webhooks")
+                   "shared.adapters.language", "shared.services.webhooks", "shared.services.container")
 
 
 async def aclose_loop_clients() -> None:

@@ -101,3 +101,13 @@ def reset_services() -> None:
     """Forget every built service (after the settings changed)."""
     with _lock:
         _services.clear()
+
+
+async def aclose_loop_clients() -> None:
+    """Close the SMS gateways' clients (they belong to the loop that used them; rebuilt on next use)."""
+    with _lock:
+        built = list(_services.values())
+    for services in built:
+        sender = services.__dict__.get("sms")
+        if sender is not None and hasattr(sender, "aclose"):
+            await sender.aclose()
