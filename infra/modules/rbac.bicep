@@ -28,6 +28,8 @@ var roles = {
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
   // Key Vault Secrets User: read secret values (Key Vault references); cannot list, write or delete.
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
+  // Key Vault Secrets Officer: read and write secret values (the deployer's postdeploy hook writes the widget key).
+  keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
   // Contributor: ACS has no narrower built-in role that authorizes sending SMS with Entra ID,
   // so it is granted on the one Communication Services resource only.
   contributor: 'b24988ac-6180-42a0-ab88-20f7382dd24c'
@@ -110,12 +112,13 @@ resource smsSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!e
 }
 
 // Lets azd's $(secretOrRandomPassword ...) read the existing Graph clientState on re-provision, so the
-// secret (and every live Graph subscription that echoes it) survives `azd provision`.
-resource deployerSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
-  name: guid(vault.id, deployerPrincipalId, roles.keyVaultSecretsUser)
+// secret (and every live Graph subscription that echoes it) survives `azd provision`, and lets the
+// postdeploy hook (infra/scripts/postdeploy.sh) store the widget's function key.
+resource deployerSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
+  name: guid(vault.id, deployerPrincipalId, roles.keyVaultSecretsOfficer)
   scope: vault
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsOfficer)
     principalId: deployerPrincipalId
   }
 }
