@@ -99,6 +99,32 @@ class LocalStack:
                             port=port)
         self._keep(self.host.start())
 
+    def restart_host(self):
+        """Stop the development host and start a new one on the same storage, port, keys and clock offset.
+
+        This is a lost worker: whatever the old host held in memory is gone (in-process caches of services
+        are dropped too); the new host resumes every unfinished orchestration from storage, activities in
+        flight run again (at least once, as Durable promises), and calls find their state in Table Storage.
+        """
+        import sys
+
+        from dev.host import DevClock, DevHost
+        old = self.host
+        clock = DevClock(start=old.clock.now())  # the same offset from real time as the old host's clock
+        old.stop()
+        from shared.services.container import reset_services
+        reset_services()
+        voice = sys.modules.get("shared.services.voice.service")
+        if voice is not None:
+            voice.reset_voice_services()
+        new = DevHost("function_app", env=dict(self.env), storage_connection_string=self.azurite.connection_string,
+                      port=old.port, master_key=old.master_key, host_key=old.host_key,
+                      function_keys=old.function_keys, clock=clock)
+        new.start()
+        self._started[self._started.index(old)] = new
+        self.host = new
+        return new
+
     def _keep(self, service):
         self._started.append(service)
         return service

@@ -350,3 +350,8 @@ def get_voice_service(services=None) -> VoiceService:
 
 
 __all__ = ["CallRecord", "VoiceService", "Webhook", "apology", "get_voice_service"]
+
+
+def reset_voice_services() -> None:
+    """Forget the built receptionists (a new worker process starts without any)."""
+    _built.clear()

@@ -130,19 +130,7 @@ async def eventually(check, timeout: float = 10.0, interval: float = 0.05):
 
 
 def restart_host(stack):
-    """Stop the development host mid-saga and start a new one on the same storage, port and keys.
+    """Lose the worker mid-flight: a new development host resumes from storage (see LocalStack.restart_host)."""
+    return stack.restart_host()
 
-    Whatever the old host was running is cut off; the new host resumes every unfinished instance
-    from storage (activities in flight run again, as Durable promises: at least once).
-    """
-    from dev.host import DevClock, DevHost
-    old = stack.host
-    clock = DevClock(start=old.clock.now())  # the same offset from real time as the old host's clock
-    old.stop()
-    new = DevHost("function_app", env=dict(stack.env), storage_connection_string=stack.azurite.connection_string,
-                  port=old.port, master_key=old.master_key, host_key=old.host_key,
-                  function_keys=old.function_keys, clock=clock)
-    new.start()
-    stack._started[stack._started.index(old)] = new
-    stack.host = new
-    return new
+

@@ -193,21 +193,7 @@ async def eventually(check, timeout: float = 10.0, interval: float = 0.05):
 
 
 def restart_host(stack):
-    """Stop the development host mid-call and start a new one on the same storage, port and keys.
+    """Lose the worker mid-flight: a new development host resumes from storage (see LocalStack.restart_host)."""
+    return stack.restart_host()
 
-    Whatever the old host held in memory is gone; the new host resumes unfinished orchestrations from
-    storage, and the receptionist finds each call's state in Table Storage.
-    """
-    from dev.host import DevClock, DevHost
-    from shared.services.voice import service as voice_service
-    old = stack.host
-    clock = DevClock(start=old.clock.now())
-    old.stop()
-    new = DevHost("function_app", env=dict(stack.env), storage_connection_string=stack.azurite.connection_string,
-                  port=old.port, master_key=old.master_key, host_key=old.host_key,
-                  function_keys=old.function_keys, clock=clock)
-    new.start()
-    stack._started[stack._started.index(old)] = new
-    stack.host = new
-    voice_service._built.clear()  # a new worker builds its own receptionist
-    return new
+
