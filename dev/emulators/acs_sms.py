@@ -44,6 +44,8 @@ from urllib.parse import unquote
 import phonenumbers
 from aiohttp import web
 
+from dev.emulators.sms_control import add_control_routes
+
 DEFAULT_FROM = "+18005550100"
 MAX_CLOCK_SKEW = timedelta(minutes=15)
 MAX_RECIPIENTS = 100
@@ -401,76 +403,22 @@ async def opt_outs_api(request: web.Request) -> web.Response:
 
 # ------------------------------------------------------------------ /_emulator test API
 
-
-async def get_outbox(request: web.Request) -> web.Response:
-    state = _state(request)
-    with state.lock:
-        return web.json_response(list(state.outbox))
-
-
-async def get_requests(request: web.Request) -> web.Response:
-    state = _state(request)
-    with state.lock:
-        return web.json_response(list(state.requests))
-
-
 async def get_events(request: web.Request) -> web.Response:
     state = _state(request)
     with state.lock:
         return web.json_response(list(state.events))
 
 
-async def post_inbound(request: web.Request) -> web.Response:
-    payload = await request.json()
-    sender = payload.get("from")
-    to = payload.get("to") or next(iter(_state(request).from_numbers))
-    keyword = _state(request).receive(sender, to, payload.get("message", ""))
-    return web.json_response({"keyword": keyword})
+def _fault_from(payload: dict) -> Fault:
+    return Fault(status=int(payload["status"]), times=payload.get("times", 1),
+                 retry_after=payload.get("retryAfter"), delay=float(payload.get("delay", 0)),
+                 path=payload.get("path", "/sms"), code=payload.get("code"),
+                 per_recipient=bool(payload.get("perRecipient")), message=payload.get("message"))
 
 
-async def get_opt_outs(request: web.Request) -> web.Response:
-    state = _state(request)
-    with state.lock:
-        return web.json_response([{"from": sender, "to": to} for sender, to in sorted(state.opt_outs)])
+def _inbound_from(payload: dict) -> tuple[str | None, str | None, str]:
+    return payload.get("from"), payload.get("to"), payload.get("message", "")
 
-
-async def post_opt_out(request: web.Request) -> web.Response:
-    payload = await request.json()
-    state = _state(request)
-    with state.lock:
-        state.opt_outs.add((payload.get("from") or DEFAULT_FROM, payload["to"]))
-    return web.json_response({"ok": True}, status=201)
-
-
-async def delete_opt_outs(request: web.Request) -> web.Response:
-    state = _state(request)
-    with state.lock:
-        state.opt_outs.clear()
-    return web.Response(status=204)
-
-
-async def post_fault(request: web.Request) -> web.Response:
-    payload = await request.json()
-    fault = Fault(status=int(payload["status"]), times=payload.get("times", 1),
-                  retry_after=payload.get("retryAfter"), delay=float(payload.get("delay", 0)),
-                  path=payload.get("path", "/sms"), code=payload.get("code"),
-                  per_recipient=bool(payload.get("perRecipient")), message=payload.get("message"))
-    state = _state(request)
-    with state.lock:
-        state.faults.append(fault)
-    return web.json_response({"ok": True}, status=201)
-
-
-async def delete_faults(request: web.Request) -> web.Response:
-    state = _state(request)
-    with state.lock:
-        state.faults.clear()
-    return web.Response(status=204)
-
-
-async def post_reset(request: web.Request) -> web.Response:
-    _state(request).reset()
-    return web.Response(status=204)
 
 
 def create_app(access_key: str | None = None, *, secondary_key: str | None = None,
@@ -481,16 +429,8 @@ def create_app(access_key: str | None = None, *, secondary_key: str | None = Non
     app[STATE] = AcsSmsState(access_keys=keys, from_numbers=set(from_numbers))
     app.router.add_post("/sms", send_sms)
     app.router.add_post(r"/sms/optouts:{action}", opt_outs_api)
-    app.router.add_get("/_emulator/outbox", get_outbox)
-    app.router.add_get("/_emulator/requests", get_requests)
     app.router.add_get("/_emulator/events", get_events)
-    app.router.add_post("/_emulator/inbound", post_inbound)
-    app.router.add_get("/_emulator/optouts", get_opt_outs)
-    app.router.add_post("/_emulator/optouts", post_opt_out)
-    app.router.add_delete("/_emulator/optouts", delete_opt_outs)
-    app.router.add_post("/_emulator/faults", post_fault)
-    app.router.add_delete("/_emulator/faults", delete_faults)
-    app.router.add_post("/_emulator/reset", post_reset)
+    add_control_routes(app, STATE, make_fault=_fault_from, read_inbound=_inbound_from)
     return app
 
 

@@ -32,6 +32,8 @@ from email.utils import format_datetime
 import phonenumbers
 from aiohttp import web
 
+from dev.emulators.sms_control import add_control_routes
+
 API_VERSION = "2010-04-01"
 DEFAULT_FROM = "+14155550100"
 MAX_BODY_LENGTH = 1600
@@ -256,66 +258,13 @@ def _message_resource(account_sid: str, sender: str, to: str, body: str) -> dict
 # ------------------------------------------------------------------ /_emulator test API
 
 
-async def get_outbox(request: web.Request) -> web.Response:
-    state = _state(request)
-    with state.lock:
-        return web.json_response(list(state.outbox))
+def _fault_from(payload: dict) -> Fault:
+    return Fault(int(payload["status"]), payload.get("times", 1), payload.get("retryAfter"),
+                 float(payload.get("delay", 0)), payload.get("code"))
 
 
-async def get_requests(request: web.Request) -> web.Response:
-    state = _state(request)
-    with state.lock:
-        return web.json_response(list(state.requests))
-
-
-async def post_inbound(request: web.Request) -> web.Response:
-    payload = await request.json()
-    state = _state(request)
-    keyword = state.receive(payload["From"], payload.get("To") or next(iter(state.from_numbers)),
-                            payload.get("Body", ""))
-    return web.json_response({"keyword": keyword})
-
-
-async def get_opt_outs(request: web.Request) -> web.Response:
-    state = _state(request)
-    with state.lock:
-        return web.json_response([{"from": sender, "to": to} for sender, to in sorted(state.opt_outs)])
-
-
-async def post_opt_out(request: web.Request) -> web.Response:
-    payload = await request.json()
-    state = _state(request)
-    with state.lock:
-        state.opt_outs.add((payload.get("from") or next(iter(state.from_numbers)), payload["to"]))
-    return web.json_response({"ok": True}, status=201)
-
-
-async def delete_opt_outs(request: web.Request) -> web.Response:
-    state = _state(request)
-    with state.lock:
-        state.opt_outs.clear()
-    return web.Response(status=204)
-
-
-async def post_fault(request: web.Request) -> web.Response:
-    payload = await request.json()
-    state = _state(request)
-    with state.lock:
-        state.faults.append(Fault(int(payload["status"]), payload.get("times", 1), payload.get("retryAfter"),
-                                  float(payload.get("delay", 0)), payload.get("code")))
-    return web.json_response({"ok": True}, status=201)
-
-
-async def delete_faults(request: web.Request) -> web.Response:
-    state = _state(request)
-    with state.lock:
-        state.faults.clear()
-    return web.Response(status=204)
-
-
-async def post_reset(request: web.Request) -> web.Response:
-    _state(request).reset()
-    return web.Response(status=204)
+def _inbound_from(payload: dict) -> tuple[str | None, str | None, str]:
+    return payload["From"], payload.get("To"), payload.get("Body", "")
 
 
 def create_app(account_sid: str | None = None, auth_token: str | None = None, *,
@@ -324,15 +273,7 @@ def create_app(account_sid: str | None = None, auth_token: str | None = None, *,
     app = web.Application(client_max_size=1024 * 1024)
     app[STATE] = TwilioState(account_sid or new_account_sid(), auth_token or new_auth_token(), set(from_numbers))
     app.router.add_post(f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json", create_message)
-    app.router.add_get("/_emulator/outbox", get_outbox)
-    app.router.add_get("/_emulator/requests", get_requests)
-    app.router.add_post("/_emulator/inbound", post_inbound)
-    app.router.add_get("/_emulator/optouts", get_opt_outs)
-    app.router.add_post("/_emulator/optouts", post_opt_out)
-    app.router.add_delete("/_emulator/optouts", delete_opt_outs)
-    app.router.add_post("/_emulator/faults", post_fault)
-    app.router.add_delete("/_emulator/faults", delete_faults)
-    app.router.add_post("/_emulator/reset", post_reset)
+    add_control_routes(app, STATE, make_fault=_fault_from, read_inbound=_inbound_from)
     return app
 
 
