@@ -79,3 +79,30 @@ class BackgroundServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class RunningEmulator:
+    """What every emulator handle shares: its background server and the state its app keeps.
+
+    Subclasses add the emulator's own seeding, fault and outbox helpers on top of ``state``.
+    """
+
+    def __init__(self, server: BackgroundServer, state):
+        self._server = server
+        self.state = state
+
+    @property
+    def base_url(self) -> str:
+        return self._server.base_url
+
+    def reset(self) -> None:
+        self.state.reset()
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -45,6 +45,7 @@ import phonenumbers
 from aiohttp import web
 
 from dev.emulators.sms_control import add_control_routes
+from dev.serving import BackgroundServer, RunningEmulator
 
 DEFAULT_FROM = "+18005550100"
 MAX_CLOCK_SKEW = timedelta(minutes=15)
@@ -437,17 +438,12 @@ def create_app(access_key: str | None = None, *, secondary_key: str | None = Non
 # ------------------------------------------------------------------ running it
 
 
-class AcsSmsEmulator:
+class AcsSmsEmulator(RunningEmulator):
     """A running ACS SMS emulator and what a client needs: endpoint, access key, sender number."""
 
-    def __init__(self, server, state: AcsSmsState, from_number: str):
-        self._server = server
-        self.state = state
+    def __init__(self, server, state, from_number: str):
+        super().__init__(server, state)
         self.from_number = from_number
-
-    @property
-    def base_url(self) -> str:
-        return self._server.base_url
 
     @property
     def endpoint(self) -> str:
@@ -494,17 +490,11 @@ class AcsSmsEmulator:
         with self.state.lock:
             self.state.faults.append(Fault(status, times, retry_after, delay, path, None, per_recipient, message))
 
-    def reset(self) -> None:
-        self.state.reset()
-
-    def stop(self) -> None:
-        self._server.stop()
 
 
 def start_acs_sms_emulator(access_key: str | None = None, *, port: int | None = None,
                            from_number: str = DEFAULT_FROM) -> AcsSmsEmulator:
     """Start the emulator on a free loopback port in a background thread."""
-    from dev.serving import BackgroundServer
     key = access_key or new_access_key()
     server = BackgroundServer(lambda: create_app(key, from_numbers=(from_number,)), port=port,
                               name="acs-sms-emulator").start()

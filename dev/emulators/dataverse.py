@@ -43,6 +43,8 @@ from typing import Any
 
 from aiohttp import web
 
+from dev.serving import BackgroundServer, RunningEmulator
+
 API_PREFIX = "/api/data/v9.2"
 
 # entity set -> (logical name, primary key column)
@@ -619,23 +621,12 @@ def create_app(token: str | None = None) -> web.Application:
 # ---------------------------------------------------------------- running it
 
 
-class DataverseEmulator:
+class DataverseEmulator(RunningEmulator):
     """A running emulator: ``base_url`` is the environment URL (what ``DATAVERSE__URL`` is set to)."""
-
-    def __init__(self, server, state: State):
-        self._server = server
-        self.state = state
-
-    @property
-    def base_url(self) -> str:
-        return self._server.base_url
 
     @property
     def api_url(self) -> str:
         return self._server.base_url + API_PREFIX
-
-    def reset(self) -> None:
-        self.state.reset()
 
     def seed(self, **rows_by_set: list[dict[str, Any]]) -> dict[str, list[str]]:
         """``seed(leads=[{...}], systemusers=[{...}])`` -> ids per entity set."""
@@ -680,24 +671,8 @@ class DataverseEmulator:
     def exchange_sync(self) -> list[dict[str, str]]:
         return self.state.exchange_sync()
 
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> "DataverseEmulator":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
 
 def start_dataverse_emulator(token: str | None = None, port: int | None = None) -> DataverseEmulator:
     """Start the emulator on a free loopback port (background thread) and return it."""
-    from dev.serving import BackgroundServer
-    holder: dict[str, web.Application] = {}
-
-    def make_app() -> web.Application:
-        holder["app"] = create_app(token)
-        return holder["app"]
-
-    server = BackgroundServer(make_app, port=port, name="dataverse-emulator").start()
-    return DataverseEmulator(server, holder["app"][STATE])
+    server = BackgroundServer(lambda: create_app(token), port=port, name="dataverse-emulator").start()
+    return DataverseEmulator(server, server.app[STATE])

@@ -32,6 +32,8 @@ from typing import Any
 
 from aiohttp import web
 
+from dev.serving import BackgroundServer, RunningEmulator
+
 VALID_ROLES = {"system", "developer", "user", "assistant", "tool"}
 
 
@@ -268,23 +270,12 @@ def create_app() -> web.Application:
     return app
 
 
-class OpenAIEmulator:
+class OpenAIEmulator(RunningEmulator):
     """A running emulator. ``openai_base_url`` is for kind ``openai``; ``base_url`` is the Azure endpoint."""
-
-    def __init__(self, server, state: State):
-        self._server = server
-        self.state = state
-
-    @property
-    def base_url(self) -> str:
-        return self._server.base_url
 
     @property
     def openai_base_url(self) -> str:
         return self._server.base_url + "/v1"
-
-    def reset(self) -> None:
-        self.state.reset()
 
     def queue_answer(self, content: Any, *, finish_reason: str = "stop") -> None:
         """The next completion's message content is this object, as JSON."""
@@ -310,24 +301,8 @@ class OpenAIEmulator:
         with self.state.lock:
             return list(self.state.requests)
 
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> "OpenAIEmulator":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
 
 def start_openai_emulator(port: int | None = None) -> OpenAIEmulator:
     """Start the emulator on a free loopback port (background thread) and return it."""
-    from dev.serving import BackgroundServer
-    holder: dict[str, web.Application] = {}
-
-    def make_app() -> web.Application:
-        holder["app"] = create_app()
-        return holder["app"]
-
-    server = BackgroundServer(make_app, port=port, name="openai-emulator").start()
-    return OpenAIEmulator(server, holder["app"][STATE])
+    server = BackgroundServer(create_app, port=port, name="openai-emulator").start()
+    return OpenAIEmulator(server, server.app[STATE])

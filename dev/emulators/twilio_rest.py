@@ -33,6 +33,7 @@ import phonenumbers
 from aiohttp import web
 
 from dev.emulators.sms_control import add_control_routes
+from dev.serving import BackgroundServer, RunningEmulator
 
 API_VERSION = "2010-04-01"
 DEFAULT_FROM = "+14155550100"
@@ -280,12 +281,11 @@ def create_app(account_sid: str | None = None, auth_token: str | None = None, *,
 # ------------------------------------------------------------------ running it
 
 
-class TwilioEmulator:
+class TwilioEmulator(RunningEmulator):
     """A running Twilio REST emulator and the credentials to use with it."""
 
-    def __init__(self, server, state: TwilioState, from_number: str):
-        self._server = server
-        self.state = state
+    def __init__(self, server, state, from_number: str):
+        super().__init__(server, state)
         self.from_number = from_number
 
     @property
@@ -328,17 +328,11 @@ class TwilioEmulator:
         with self.state.lock:
             self.state.faults.append(Fault(status, times, retry_after, delay, code))
 
-    def reset(self) -> None:
-        self.state.reset()
-
-    def stop(self) -> None:
-        self._server.stop()
 
 
 def start_twilio_emulator(account_sid: str | None = None, auth_token: str | None = None, *,
                           port: int | None = None, from_number: str = DEFAULT_FROM) -> TwilioEmulator:
     """Start the emulator on a free loopback port in a background thread."""
-    from dev.serving import BackgroundServer
     sid, token = account_sid or new_account_sid(), auth_token or new_auth_token()
     server = BackgroundServer(lambda: create_app(sid, token, from_numbers=(from_number,)), port=port,
                               name="twilio-emulator").start()
