@@ -17,7 +17,9 @@ Time preferences are a list of :class:`TimePreference`. Their meaning, which
   ``weekdays`` when any, and at a local wall-clock time in ``[after, before)`` when those are set.
   "Thursday afternoon" is Thursday 12:00-17:00; "next week after 3" is next Monday 00:00 to the
   following Monday, after 15:00 each day. ``day_part`` keeps the caller's words for read-back.
-* ``not`` -- the same fields describe starts the caller excludes: "not Monday", "no mornings".
+  ``first_date``/``last_date`` are the same span as local calendar dates (inclusive; either may be open).
+* ``not`` -- the same fields describe starts the caller excludes: "not the 14th", "no mornings"; a weekday
+  said without a date ("not Monday", "I work Tuesdays", "any day but Friday") excludes that weekday every week.
 * ``asap`` -- the earliest possible time; ``any`` -- no preference at all.
 
 ``at`` and ``window`` preferences are alternatives (any one may match); every ``not`` applies.
@@ -26,7 +28,7 @@ Instants are aware and normalised to UTC; wall-clock bounds are local to the bus
 
 from __future__ import annotations
 
-from datetime import datetime, time, timezone
+from datetime import date, datetime, time, timezone
 from typing import Annotated, Any, Literal
 
 from pydantic import (AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field,
@@ -151,6 +153,10 @@ class TimePreference(_Schema):
     after: WallTime | None = Field(None, description="Local time of day from which starts are covered.")
     before: WallTime | None = Field(None, description="Local time of day before which starts are covered.")
     day_part: DayPart | None = Field(None, description="The part of day the caller named, if any.")
+    first_date: date | None = Field(None, description="First local date covered, inclusive (YYYY-MM-DD); "
+                                                      "null: open or no day said.")
+    last_date: date | None = Field(None, description="Last local date covered, inclusive (YYYY-MM-DD); "
+                                                     "null: open-ended ('any time after the 15th').")
 
     @model_validator(mode="after")
     def _at_has_a_start(self) -> "TimePreference":
@@ -158,6 +164,8 @@ class TimePreference(_Schema):
             raise ValueError("an 'at' preference needs its start")
         if self.start and self.end and self.end <= self.start:
             raise ValueError("a preference's end must come after its start")
+        if self.first_date and self.last_date and self.last_date < self.first_date:
+            raise ValueError("a preference's last date must not come before its first")
         return self
 
 
@@ -192,6 +200,10 @@ class Understanding(_Schema):
     gas_smell: bool = Field(False, description="Caller smells gas: give safety instructions first.")
     corrects: list[CorrectableField] = Field(default_factory=list,
                                              description="Earlier answers this utterance corrects.")
+    not_offered: Phrase | None = Field(None, description="Work the caller needs that this business does not do, "
+                                                         "named to say back ('appliance repair'); null otherwise.")
+    partial_digits: str | None = Field(None, pattern=r"^[0-9]{1,15}$", description="Digits of a phone number or ZIP said so "
+                                                                        "far, when not yet complete.")
 
     @model_validator(mode="after")
     def _gas_is_a_signal(self) -> "Understanding":

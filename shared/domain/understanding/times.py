@@ -878,7 +878,8 @@ def _at_preferences(ats: list[time], ranges, weekdays, kind, phrase, part, ctx: 
             for first, last, _named in ranges:
                 if first == last:
                     start = wall_to_utc(datetime.combine(first, at), ctx.tz)
-                    out.append(TimePreference(kind="at", phrase=phrase, start=start, day_part=part))
+                    out.append(TimePreference(kind="at", phrase=phrase, start=start, day_part=part, first_date=first,
+                                              last_date=first))
                 else:
                     window = _window(kind, phrase, first, last, weekdays, at, one_minute_later, part, None, ctx)
                     if window:
@@ -896,7 +897,9 @@ def _at_preferences(ats: list[time], ranges, weekdays, kind, phrase, part, ctx: 
             start = wall_to_utc(datetime.combine(ctx.today, at), ctx.tz)
             if start <= ctx.now:
                 start = wall_to_utc(datetime.combine(ctx.today + timedelta(days=1), at), ctx.tz)
-            out.append(TimePreference(kind="at", phrase=phrase, start=start, day_part=part))
+            day = start.astimezone(ctx.tz).date()
+            out.append(TimePreference(kind="at", phrase=phrase, start=start, day_part=part, first_date=day,
+                                      last_date=day))
     return out
 
 
@@ -916,8 +919,13 @@ def _window(kind: str, phrase: str, first: date | None, last: date | None, weekd
         start = ctx.now
     if start is not None and end is not None and end <= start:
         return None
+    first_date = start.astimezone(ctx.tz).date() if start is not None else first
+    last_date = last
+    if last_date is not None and end is not None:
+        last_date = min(last_date, (end - timedelta(microseconds=1)).astimezone(ctx.tz).date())
     return TimePreference(kind=kind, phrase=phrase, start=start, end=end,
-                          weekdays=[WEEKDAY_NAMES[d] for d in weekdays], after=after, before=before, day_part=part)
+                          weekdays=[WEEKDAY_NAMES[d] for d in weekdays], after=after, before=before, day_part=part,
+                          first_date=first_date, last_date=last_date)
 
 
 def parse_times(words: list[str], ctx: Context,
