@@ -261,6 +261,25 @@ class AvailabilitySettings(BaseModel):
         10.0, ge=0, le=60, description="How long Outlook busy times are reused (claims are always read live).")
 
 
+class RetentionSettings(BaseModel):
+    """How long Frontdesk keeps each kind of record, and how much the hourly purge may do per run (docs/SECURITY.md)."""
+
+    call_days: int = Field(30, ge=1, le=3650, description="Voice call state and its transcript, after the call's "
+                                                           "last change.")
+    claim_days: int = Field(1, ge=1, le=3650, description="Claims on a host's time, after the claimed time ended.")
+    booking_days: int = Field(365, ge=1, le=3650, description="Bookings (and their sagas' Durable history), after "
+                                                              "the appointment ended.")
+    idempotency_days: int = Field(30, ge=1, le=3650, description="Idempotency-Key records, after first use.")
+    subscription_days: int = Field(30, ge=1, le=3650, description="Graph subscription records of mailboxes no "
+                                                                  "longer renewed, after they expired.")
+    durable_days: int = Field(455, ge=1, le=3650, description="Every finished orchestration's Durable history, after "
+                                                              "it was created (a year plus the longest advance).")
+    max_rows_per_run: int = Field(5000, ge=100, le=1_000_000, description="Rows and instances one purge run may "
+                                                                          "delete; the next run continues.")
+    max_seconds_per_run: float = Field(120.0, gt=0, le=540, description="Time one purge run may spend; the next run "
+                                                                        "continues.")
+
+
 class Settings(BaseSettings):
     """All of Frontdesk's settings."""
 
@@ -287,6 +306,7 @@ class Settings(BaseSettings):
     voice: VoiceSettings = VoiceSettings()
     webhooks: WebhookSettings = WebhookSettings()
     widget: WidgetSettings = WidgetSettings()
+    retention: RetentionSettings = RetentionSettings()
 
     @model_validator(mode="after")
     def _static_token_stays_local(self) -> "Settings":

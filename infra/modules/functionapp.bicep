@@ -278,6 +278,16 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     // A low-privilege function key named 'widget' on the booking routes; browsers receive it with the widget
     // page, so it is not a secret in the usual sense, but it lives in the vault like every key (docs/WIDGET.md).
     WIDGET__FUNCTION_KEY: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${secretNames.widgetFunctionKey})'
+
+    // Retention (docs/SECURITY.md): how long each record is kept; the hourly purge's budget per run.
+    RETENTION__CALL_DAYS: '30'
+    RETENTION__CLAIM_DAYS: '1'
+    RETENTION__BOOKING_DAYS: '365'
+    RETENTION__IDEMPOTENCY_DAYS: '30'
+    RETENTION__SUBSCRIPTION_DAYS: '30'
+    RETENTION__DURABLE_DAYS: '455'
+    RETENTION__MAX_ROWS_PER_RUN: '5000'
+    RETENTION__MAX_SECONDS_PER_RUN: '120'
   }
 }
 
