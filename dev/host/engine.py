@@ -323,22 +323,29 @@ class Engine:
         return await self.start_new(inst.name, uuid.uuid4().hex if new_instance_id else instance_id,
                                     inst.input, inst.version)
 
-    async def purge(self, instance_id: str) -> str:
-        """'deleted', 'not_found' or 'not_terminal'."""
+    async def purge(self, instance_id: str, *, terminal_only: bool = True) -> str:
+        """'deleted', 'not_found' or 'not_terminal' (the single-instance API refuses running instances)."""
         async with self._lock_for(instance_id):
             inst = await self._get(instance_id)
             if inst is None:
                 return "not_found"
-            if inst.status not in TERMINAL:
+            if terminal_only and inst.status not in TERMINAL:
                 return "not_terminal"
             await self._remove(inst)
             return "deleted"
 
     async def purge_by(self, created_from: datetime, created_to: datetime | None,
                        statuses: set[str] | None) -> int:
+        """Purge every instance created in ``[created_from, created_to]`` with one of ``statuses``.
+
+        As the Azure Storage backend does (``AzureTableTrackingStore.PurgeInstanceHistoryAsync``): only the
+        terminal statuses of the filter count, and a filter left empty by that (or none at all) purges every
+        instance in the range, running ones included. Callers must name the terminal statuses they mean.
+        """
+        wanted = {status for status in statuses or () if status in TERMINAL} or None
         deleted = 0
-        for payload in await self.query(created_from=created_from, created_to=created_to, statuses=statuses):
-            if payload["runtimeStatus"] in TERMINAL and await self.purge(payload["instanceId"]) == "deleted":
+        for payload in await self.query(created_from=created_from, created_to=created_to, statuses=wanted):
+            if await self.purge(payload["instanceId"], terminal_only=False) == "deleted":
                 deleted += 1
         return deleted
 

@@ -8,7 +8,10 @@ Routes, verbs, status codes and bodies follow the extension's ``HttpApiHandler``
 - ``POST orchestrators/{name}[/{instanceId}]``: 202 + management payload; 400 unknown orchestrator or
   bad JSON; 409 when the instance id is still running;
 - ``GET instances/{id}``: 200 done/failed, 202 running/pending, 404 unknown (empty body);
-- ``GET instances/`` (filters, ``top``, ``x-ms-continuation-token``), ``DELETE instances/`` (purge by filter);
+- ``GET instances/`` (filters, ``top``, ``x-ms-continuation-token``), ``DELETE instances/`` (purge by
+  ``createdTimeFrom`` (required), ``createdTimeTo`` (default now) and ``runtimeStatus``: 200
+  ``{"instancesDeleted": n}`` or 404 when nothing matched; as on Azure Storage, only terminal statuses
+  filter, and no terminal status at all purges running instances too);
 - ``DELETE instances/{id}``: 200 ``{"instancesDeleted": 1}``, 404, 412 not finished;
 - ``POST instances/{id}/raiseEvent/{event}``: 202, 404, 410 finished, 400 not JSON;
 - ``POST instances/{id}/terminate|suspend|resume``: 202, 404, 410; ``restart``: 202; ``rewind``: 501.
@@ -88,6 +91,9 @@ def _instant(request: web.Request, name: str) -> datetime | None:
     value = request.query.get(name)
     if not value:
         return None
+    date, sep, rest = value.partition("-")
+    if sep and date.isdigit() and len(date) < 4:
+        value = f"{int(date):04d}-{rest}"  # the SDK's strftime writes year 1 (DateTime.MinValue) as "1-01-01..."
     moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
@@ -220,7 +226,8 @@ class DurableApi:
     async def _purge_by(self, request: web.Request) -> web.StreamResponse:
         try:
             created_from = _instant(request, "createdTimeFrom")
-            created_to = _instant(request, "createdTimeTo") or datetime.now(timezone.utc)
+            # The extension defaults to its own "now"; here that is the host clock that stamps createdTime.
+            created_to = _instant(request, "createdTimeTo") or self.engine.clock.now()
         except ValueError as exc:
             return _error(400, "One or more of the arguments submitted is incorrect", str(exc))
         if created_from is None:
