@@ -41,9 +41,11 @@ def _plan(value: dict[str, Any] | None):
 
 
 # ---------------------------------------------------------------- booking saga
+# Trigger parameters are annotated ``dict``, not ``dict[str, Any]``: the Python worker refuses to load a
+# function whose binding parameter has a builtin generic annotation (tests/worker checks this).
 
 @bp.activity_trigger(input_name="payload")
-async def booking_route(payload: dict[str, Any]) -> dict[str, Any]:
+async def booking_route(payload: dict) -> dict[str, Any]:
     """Choose the host from live availability (or find the booking already made)."""
     from shared.services import booking
     from shared.services.contracts import SagaInput
@@ -52,7 +54,7 @@ async def booking_route(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-async def booking_place_hold(payload: dict[str, Any]) -> dict[str, Any]:
+async def booking_place_hold(payload: dict) -> dict[str, Any]:
     """Held booking row, claim, tentative Outlook event, calendar re-read."""
     from shared.services import booking
     from shared.services.contracts import SagaInput
@@ -62,7 +64,7 @@ async def booking_place_hold(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-async def booking_confirm(payload: dict[str, Any]) -> dict[str, Any]:
+async def booking_confirm(payload: dict) -> dict[str, Any]:
     """Claims become the booking's, the Outlook event busy with the customer's details."""
     from shared.services import booking
     with _step(payload) as services:
@@ -70,7 +72,7 @@ async def booking_confirm(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-async def booking_compensate(payload: dict[str, Any]) -> dict[str, Any]:
+async def booking_compensate(payload: dict) -> dict[str, Any]:
     """Release the hold: booking ended, claims released, hold event deleted."""
     from shared.services import booking
     with _step(payload) as services:
@@ -90,31 +92,31 @@ async def _notify(channel: str, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-async def booking_notify_sms(payload: dict[str, Any]) -> dict[str, Any]:
+async def booking_notify_sms(payload: dict) -> dict[str, Any]:
     """Text the customer (date, time in their zone, business, address, how to change it)."""
     return await _notify("sms", payload)
 
 
 @bp.activity_trigger(input_name="payload")
-async def booking_notify_email(payload: dict[str, Any]) -> dict[str, Any]:
+async def booking_notify_email(payload: dict) -> dict[str, Any]:
     """E-mail the host and the owner every detail of a new booking."""
     return await _notify("email", payload)
 
 
 @bp.activity_trigger(input_name="payload")
-async def booking_notify_crm(payload: dict[str, Any]) -> dict[str, Any]:
+async def booking_notify_crm(payload: dict) -> dict[str, Any]:
     """Write (or cancel) the Dynamics 365 appointment."""
     return await _notify("crm", payload)
 
 
 @bp.activity_trigger(input_name="payload")
-async def booking_notify_webhooks(payload: dict[str, Any]) -> dict[str, Any]:
+async def booking_notify_webhooks(payload: dict) -> dict[str, Any]:
     """POST the signed booking event to the configured webhooks."""
     return await _notify("webhooks", payload)
 
 
 @bp.activity_trigger(input_name="payload")
-async def booking_finish(payload: dict[str, Any]) -> dict[str, Any]:
+async def booking_finish(payload: dict) -> dict[str, Any]:
     """The booking as the saga ends, and its telemetry event."""
     from shared.services import booking
     with _step(payload) as services:
@@ -124,7 +126,7 @@ async def booking_finish(payload: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------- reschedule and cancel sagas
 
 @bp.activity_trigger(input_name="payload")
-async def booking_prepare_reschedule(payload: dict[str, Any]) -> dict[str, Any]:
+async def booking_prepare_reschedule(payload: dict) -> dict[str, Any]:
     """Check the new time and choose its host, changing nothing."""
     from shared.services import booking
     from shared.services.contracts import RescheduleInput
@@ -134,7 +136,7 @@ async def booking_prepare_reschedule(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-async def booking_apply_reschedule(payload: dict[str, Any]) -> dict[str, Any]:
+async def booking_apply_reschedule(payload: dict) -> dict[str, Any]:
     """Claim the new time, then move the booking and its Outlook event."""
     from shared.services import booking
     with _step(payload) as services:
@@ -144,7 +146,7 @@ async def booking_apply_reschedule(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload")
-async def booking_apply_cancel(payload: dict[str, Any]) -> dict[str, Any]:
+async def booking_apply_cancel(payload: dict) -> dict[str, Any]:
     """Cancel the booking, release its time, delete its Outlook event."""
     from shared.services import booking
     from shared.services.contracts import CancelInput
