@@ -205,10 +205,12 @@ class SmsPort(Protocol):
     """Text one recipient. ``to`` may be national (read in the sender's default region) or E.164.
 
     Raises ``OptedOutError`` (the recipient texted STOP; remembered), ``PermanentError`` (invalid
-    number or body), ``ThrottledError`` / ``TransientError`` (retry later).
+    number or body), ``ThrottledError`` / ``TransientError`` (retry later). ``key`` names one text (the
+    same on every retry of it): with a key, the text goes out at most once however often it is retried.
     """
 
-    async def send_sms(self, to: str, body: str, *, tag: str | None = None) -> SmsReceipt: ...
+    async def send_sms(self, to: str, body: str, *, tag: str | None = None,
+                       key: str | None = None) -> SmsReceipt: ...
 
 
 # ---------------------------------------------------------------- language understanding

@@ -4,8 +4,13 @@ What it is faithful to (what Frontdesk relies on):
 - ``POST /sms?api-version=...`` exactly as ``azure-communication-sms`` sends it, answered like the service:
   ``202`` with ``value[]`` of ``{to, messageId, httpStatusCode, successful, errorMessage, repeatabilityResult}``,
   one item per recipient (an invalid number fails its item with 400 "Invalid To phone number format.", not
-  the request). ``repeatabilityRequestId`` makes a retried request return the first answer without sending
-  again, as the service does.
+  the request).
+- Repeatable requests (OASIS Repeatable Requests 1.0, as ACS applies them to each SMS recipient): a recipient
+  item with ``repeatabilityRequestId`` (a GUID) and ``repeatabilityFirstSent`` (IMF-fixdate) seen again within
+  the tracked window (5 minutes) with the same sender, number and message is answered with the first
+  answer (same ``messageId``, ``repeatabilityResult: accepted``) and sends nothing; the same id with a different
+  request is ``400`` / ``rejected``; a first-sent time older than the window is ``412`` / ``rejected`` (the
+  service cannot tell whether it already ran it); a malformed id or date is ``400`` / ``rejected``.
 - HMAC-SHA256 request signing, verified as the service does: ``x-ms-date`` within 15 minutes,
   ``x-ms-content-sha256`` equal to the body's SHA-256, and the signature over
   ``"VERB\\n<path?query>\\n<x-ms-date>;<host>;<content-hash>"`` with the resource's access key (either of two).
@@ -22,7 +27,9 @@ Test API under ``/_emulator``: ``GET outbox`` (delivered messages), ``GET reques
 not), ``GET events`` (Event Grid events: SMSReceived, SMSDeliveryReportReceived), ``POST inbound``
 ``{from, to, message}`` (a phone texts the resource; STOP/START keywords update the opt-out database),
 ``GET|POST|DELETE optouts``, ``POST|DELETE faults`` ``{status, times, retryAfter, delay, path, perRecipient,
-message}``, ``POST reset``.
+message, afterAccept}``, ``POST reset``. An ``afterAccept`` fault lets the send happen (the text is in the outbox)
+and then delays the answer by ``delay`` seconds and/or answers ``status`` instead of 202: the answer is lost
+after the service accepted, which is how a crashed or cut-off client experiences it.
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ from dev.serving import BackgroundServer, RunningEmulator
 
 DEFAULT_FROM = "+18005550100"
 MAX_CLOCK_SKEW = timedelta(minutes=15)
+REPEATABILITY_WINDOW = timedelta(minutes=5)  # "currently, the tracked duration is 5 minutes" (ACS docs)
 MAX_RECIPIENTS = 100
 MAX_MESSAGE_LENGTH = 2048
 SIGNED_HEADERS = ["x-ms-date", "host", "x-ms-content-sha256"]
@@ -59,6 +67,7 @@ START_KEYWORDS = frozenset({"START", "UNSTOP"})  # the SMS FAQ names these two
 RESOURCE_TOPIC = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/frontdesk-local/providers/"
                   "Microsoft.Communication/communicationServices/acs-emulator")
 
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _AUTH = re.compile(r"^HMAC-SHA256\s+SignedHeaders=(?P<headers>[^&]+)&Signature=(?P<signature>.+)$")
 
 
@@ -106,6 +115,7 @@ class Fault:
     code: str | None = None
     per_recipient: bool = False  # fail each recipient's item inside a 202, as the service does for some errors
     message: str | None = None
+    after_accept: bool = False  # the send happens, then the answer is delayed and/or replaced (lost answer)
 
 
 @dataclass
@@ -118,7 +128,8 @@ class AcsSmsState:
     requests: list[dict] = field(default_factory=list)
     events: list[dict] = field(default_factory=list)
     opt_outs: set[tuple[str, str]] = field(default_factory=set)  # (sender, recipient)
-    repeatability: dict[str, dict] = field(default_factory=dict)
+    repeatability: dict[str, dict] = field(default_factory=dict)  # id -> {item, request, firstSent}
+    repeatability_window: timedelta = REPEATABILITY_WINDOW
     faults: list[Fault] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -129,12 +140,14 @@ class AcsSmsState:
             self.events.clear()
             self.opt_outs.clear()
             self.repeatability.clear()
+            self.repeatability_window = REPEATABILITY_WINDOW
             self.faults.clear()
 
-    def take_fault(self, path: str, *, per_recipient: bool = False) -> Fault | None:
+    def take_fault(self, path: str, *, per_recipient: bool = False, after_accept: bool = False) -> Fault | None:
         with self.lock:
             for fault in self.faults:
-                if path == fault.path and fault.per_recipient == per_recipient:
+                if (path == fault.path and fault.per_recipient == per_recipient
+                        and fault.after_accept == after_accept):
                     if fault.times is not None:
                         fault.times -= 1
                         if fault.times <= 0:
@@ -315,6 +328,13 @@ async def send_sms(request: web.Request) -> web.Response:
                 continue
             results.append(_send_one(state, sender, recipient, message, options))
         state.requests[-1]["status"] = 202
+    lost = state.take_fault(request.path, after_accept=True)
+    if lost is not None:
+        if lost.delay:
+            await asyncio.sleep(lost.delay)
+        if lost.status:
+            return error_response(request, lost.status, lost.code or _FAULT_CODES.get(lost.status, "Error"),
+                                  f"Injected fault {lost.status} after the messages were accepted.", lost.retry_after)
     return web.json_response({"value": results}, status=202, headers=_correlation_headers(request))
 
 
@@ -335,11 +355,50 @@ def _validate_send(payload: dict) -> tuple[str, list[dict], str]:
     return sender, recipients, message
 
 
+def _rejected(to: str, status: int, message: str) -> dict:
+    return {"to": to, "httpStatusCode": status, "successful": False, "errorMessage": message,
+            "repeatabilityResult": "rejected"}
+
+
+def _repeat_of(state: AcsSmsState, sender: str, recipient: dict, message: str) -> dict | None:
+    """The answer to a recipient item that is a repeatable request already seen (or refused); None otherwise.
+
+    Follows the OASIS Repeatable Requests table ACS documents: malformed id or date -> 400; first sent
+    outside the tracked window -> 412; a known id whose request differs -> 400; a known id with the same
+    request -> the first answer again, nothing sent.
+    """
+    to, repeat_id, first_sent = recipient["to"], recipient.get("repeatabilityRequestId"), \
+        recipient.get("repeatabilityFirstSent")
+    if not isinstance(repeat_id, str) or not _GUID.match(repeat_id):
+        return _rejected(to, 400, "Repeatability-Request-ID is not a valid GUID.")
+    try:
+        sent_at = parsedate_to_datetime(first_sent)
+    except (TypeError, ValueError):
+        sent_at = None
+    if sent_at is None or sent_at.tzinfo is None:
+        return _rejected(to, 400, "Repeatability-First-Sent is not a valid IMF-fixdate.")
+    now = _now()
+    window = state.repeatability_window
+    for known in [key for key, seen in state.repeatability.items() if now - seen["firstSent"] > window]:
+        del state.repeatability[known]  # the service only tracks requests for the window
+    if now - sent_at > window:
+        return _rejected(to, 412, "Repeatability-First-Sent header is not within 5 minutes window.")
+    seen = state.repeatability.get(repeat_id.lower())
+    if seen is None:
+        return None
+    if seen["request"] != (sender, to, message):
+        return _rejected(to, 400, "Repeatability-Request-ID was already used for a different request.")
+    return dict(seen["item"])
+
+
 def _send_one(state: AcsSmsState, sender: str, recipient: dict, message: str, options: dict) -> dict:
     to = recipient["to"]
     repeat_id = recipient.get("repeatabilityRequestId")
-    if repeat_id and repeat_id in state.repeatability:
-        return dict(state.repeatability[repeat_id])
+    repeatable = repeat_id is not None or recipient.get("repeatabilityFirstSent") is not None
+    if repeatable:
+        answered = _repeat_of(state, sender, recipient, message)
+        if answered is not None:
+            return answered
     if not _is_valid_recipient(to):
         item = {"to": to, "httpStatusCode": 400, "successful": False, "errorMessage": INVALID_TO}
     else:
@@ -360,9 +419,11 @@ def _send_one(state: AcsSmsState, sender: str, recipient: dict, message: str, op
                 "deliveryAttempts": [{"timestamp": _iso(_now()), "segmentsSucceeded": 0 if blocked else 1,
                                       "segmentsFailed": 1 if blocked else 0}],
             })
-    if repeat_id:
+    if repeatable:
         item["repeatabilityResult"] = "accepted"
-        state.repeatability[repeat_id] = dict(item)
+        state.repeatability[repeat_id.lower()] = {
+            "item": dict(item), "request": (sender, to, message),
+            "firstSent": parsedate_to_datetime(recipient["repeatabilityFirstSent"])}
     return item
 
 
@@ -414,7 +475,8 @@ def _fault_from(payload: dict) -> Fault:
     return Fault(status=int(payload["status"]), times=payload.get("times", 1),
                  retry_after=payload.get("retryAfter"), delay=float(payload.get("delay", 0)),
                  path=payload.get("path", "/sms"), code=payload.get("code"),
-                 per_recipient=bool(payload.get("perRecipient")), message=payload.get("message"))
+                 per_recipient=bool(payload.get("perRecipient")), message=payload.get("message"),
+                 after_accept=bool(payload.get("afterAccept")))
 
 
 def _inbound_from(payload: dict) -> tuple[str | None, str | None, str]:
@@ -485,10 +547,13 @@ class AcsSmsEmulator(RunningEmulator):
             self.state.opt_outs.add((sender or self.from_number, recipient))
 
     def fault(self, status: int, *, times: int | None = 1, retry_after: float | None = None, delay: float = 0.0,
-              path: str = "/sms", per_recipient: bool = False, message: str | None = None) -> None:
-        """Fail the next ``times`` requests to ``path`` (``None``: until reset); ``per_recipient`` fails items."""
+              path: str = "/sms", per_recipient: bool = False, message: str | None = None,
+              after_accept: bool = False) -> None:
+        """Fail the next ``times`` requests to ``path`` (``None``: until reset); ``per_recipient`` fails items;
+        ``after_accept`` sends first, then delays and/or fails the answer (the answer is lost, the text is not)."""
         with self.state.lock:
-            self.state.faults.append(Fault(status, times, retry_after, delay, path, None, per_recipient, message))
+            self.state.faults.append(Fault(status, times, retry_after, delay, path, None, per_recipient, message,
+                                           after_accept))
 
 
 

@@ -9,11 +9,21 @@ Faithful to what Frontdesk relies on:
 - Twilio's error codes: 21610 (recipient replied STOP to this sender: "Attempt to send to unsubscribed
   recipient"), 21211 (invalid To), 21604 / 21603 / 21602 (missing To / From / Body), 21606 (From is not one
   of the account's numbers), 21617 (body over 1600 characters), 20404 (another account's URL).
+- ``GET /2010-04-01/Accounts/{AccountSid}/Messages.json``: the account's messages, newest first, filtered by
+  ``To``, ``From`` and the sent date (``DateSent`` on a day, ``DateSent>`` on or after, ``DateSent<`` on or before;
+  a GMT date ``YYYY-MM-DD`` means that day, a ``YYYY-MM-DDTHH:MM:SSZ`` instant -- what the Python library sends
+  for a datetime -- that instant), paged with ``PageSize`` (default 50, at most 1000) and ``Page``/``PageToken``
+  in Twilio's page envelope (``messages``, ``page``, ``page_size``, ``next_page_uri``...). A message is created
+  ``queued`` with no ``date_sent``; the emulator hands it to the "carrier" at once, so a later read shows it
+  ``sent`` with ``date_sent`` set, unless ``hold_in_queue`` keeps new messages ``queued`` (a message that
+  is not sent yet has no sent date and no ``DateSent`` filter finds it, as on Twilio).
 - Opt-outs per sender and recipient, as Twilio's default keyword handling keeps them: STOP, STOPALL,
   UNSUBSCRIBE, CANCEL, END, QUIT (and OPTOUT, REVOKE) opt out; START, YES, UNSTOP opt back in.
 
 Test API under ``/_emulator``: ``GET outbox``, ``GET requests``, ``POST inbound`` ``{From, To, Body}``,
-``GET|POST|DELETE optouts``, ``POST|DELETE faults`` ``{status, times, retryAfter, delay, code}``, ``POST reset``.
+``GET|POST|DELETE optouts``, ``POST|DELETE faults`` ``{status, times, retryAfter, delay, code, afterAccept}``,
+``POST reset``. An ``afterAccept`` fault creates the message first and then delays the answer by ``delay``
+seconds and/or answers ``status`` instead of 201: the answer is lost after Twilio accepted the text.
 """
 
 from __future__ import annotations
@@ -26,8 +36,8 @@ import re
 import secrets
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from email.utils import format_datetime
+from datetime import date, datetime, timedelta, timezone
+from email.utils import format_datetime, parsedate_to_datetime
 
 import phonenumbers
 from aiohttp import web
@@ -42,6 +52,7 @@ STOP_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "Q
 START_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
 
 _ERRORS = {
+    20001: "Invalid paging or filter parameter",
     20003: "Authenticate",
     20404: "The requested resource {path} was not found",
     20429: "Too Many Requests",
@@ -98,6 +109,7 @@ class Fault:
     retry_after: float | None = None
     delay: float = 0.0
     code: int | None = None
+    after_accept: bool = False  # create the message, then delay and/or replace the answer (a lost answer)
 
 
 @dataclass
@@ -112,6 +124,7 @@ class TwilioState:
     inbound: list[dict] = field(default_factory=list)
     opt_outs: set[tuple[str, str]] = field(default_factory=set)  # (sender, recipient)
     faults: list[Fault] = field(default_factory=list)
+    hold_in_queue: bool = False  # new messages stay "queued" (no date_sent) until released
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reset(self) -> None:
@@ -119,16 +132,17 @@ class TwilioState:
             for items in (self.outbox, self.requests, self.inbound, self.faults):
                 items.clear()
             self.opt_outs.clear()
+            self.hold_in_queue = False
 
-    def take_fault(self) -> Fault | None:
+    def take_fault(self, *, after_accept: bool = False) -> Fault | None:
         with self.lock:
-            if not self.faults:
+            fault = next((f for f in self.faults if f.after_accept == after_accept), None)
+            if fault is None:
                 return None
-            fault = self.faults[0]
             if fault.times is not None:
                 fault.times -= 1
                 if fault.times <= 0:
-                    self.faults.pop(0)
+                    self.faults.remove(fault)
             return fault
 
     def receive(self, sender: str, recipient: str, body: str) -> str | None:
@@ -238,8 +252,101 @@ async def _answer(request: web.Request, state: TwilioState, form, entry: dict) -
         if (sender, to) in state.opt_outs:
             return twilio_error(21610, 400)
         message = _message_resource(state.account_sid, sender, to, body)
-        state.outbox.append({**message, "status_callback": form.get("StatusCallback")})
+        stored = {**message, "status_callback": form.get("StatusCallback")}
+        if not state.hold_in_queue:  # handed to the carrier at once: a later read shows it sent
+            stored.update(status="sent", date_sent=message["date_created"])
+        state.outbox.append(stored)
+    lost = state.take_fault(after_accept=True)
+    if lost is not None:
+        if lost.delay:
+            await asyncio.sleep(lost.delay)
+        if lost.status:
+            return twilio_error(lost.code or _FAULT_CODES.get(lost.status, 20500), lost.status,
+                                retry_after=lost.retry_after)
     return web.json_response(message, status=201, headers={"Twilio-Request-Id": _request_id()})
+
+
+# ------------------------------------------------------------------ reading messages back
+
+MAX_PAGE_SIZE = 1000
+
+
+def _sent_bound(value: str, *, upper: bool) -> tuple[datetime, bool]:
+    """A ``DateSent`` value as (instant, is_a_whole_day): a GMT date or an ISO 8601 instant ending in Z."""
+    text = value.strip()
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        instant = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        return instant, False
+    start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+    return (start + timedelta(days=1) - timedelta(microseconds=1) if upper else start), True
+
+
+def _sent_filter(query) -> tuple[datetime | None, datetime | None]:
+    """The inclusive [lowest, highest] sent instants the ``DateSent`` parameters allow (``None``: open)."""
+    low = high = None
+    if query.get("DateSent"):
+        low, whole_day = _sent_bound(query["DateSent"], upper=False)
+        high = _sent_bound(query["DateSent"], upper=True)[0] if whole_day else low
+    if query.get("DateSent>"):
+        low = _sent_bound(query["DateSent>"], upper=False)[0]
+    if query.get("DateSent<"):
+        high = _sent_bound(query["DateSent<"], upper=True)[0]
+    return low, high
+
+
+def _matches(message: dict, to: str | None, sender: str | None, low: datetime | None, high: datetime | None) -> bool:
+    if to and message["to"] != to or sender and message["from"] != sender:
+        return False
+    if low is None and high is None:
+        return True
+    if not message.get("date_sent"):  # not sent yet: no sent date to match
+        return False
+    sent = parsedate_to_datetime(message["date_sent"])
+    return (low is None or sent >= low) and (high is None or sent <= high)
+
+
+async def list_messages(request: web.Request) -> web.Response:
+    state = _state(request)
+    authorized = _authenticated(state, request.headers.get("Authorization", ""))
+    with state.lock:
+        state.requests.append({"method": request.method, "path": request.path, "query": dict(request.query),
+                               "authorized": authorized, "time": datetime.now(timezone.utc).isoformat()})
+    if not authorized:
+        return twilio_error(20003, 401)
+    if request.match_info["account_sid"] != state.account_sid:
+        return twilio_error(20404, 404, path=request.path)
+    query = request.query
+    try:
+        low, high = _sent_filter(query)
+        page_size = min(int(query.get("PageSize", 50)), MAX_PAGE_SIZE)
+        page = int(query.get("Page", 0))
+        if page_size < 1 or page < 0:
+            raise ValueError
+    except ValueError:
+        return twilio_error(20001, 400)
+    with state.lock:
+        found = [{key: value for key, value in message.items() if key != "status_callback"}
+                 for message in reversed(state.outbox)
+                 if _matches(message, query.get("To"), query.get("From"), low, high)]
+    return web.json_response(_page(request, found, page, page_size), headers={"Twilio-Request-Id": _request_id()})
+
+
+def _page(request: web.Request, found: list[dict], page: int, page_size: int) -> dict:
+    """Twilio's page envelope around one page of ``found``."""
+    from urllib.parse import urlencode
+    start = page * page_size
+    items = found[start:start + page_size]
+    base = {key: value for key, value in request.query.items() if key not in ("Page", "PageToken", "PageSize")}
+
+    def uri(number: int) -> str:
+        return f"{request.path}?{urlencode({**base, 'PageSize': page_size, 'Page': number, 'PageToken': f'PA{number}'})}"
+
+    return {"messages": items, "page": page, "page_size": page_size, "start": start,
+            "end": start + max(len(items) - 1, 0), "uri": uri(page), "first_page_uri": uri(0),
+            "next_page_uri": uri(page + 1) if start + page_size < len(found) else None,
+            "previous_page_uri": uri(page - 1) if page > 0 else None}
 
 
 def _message_resource(account_sid: str, sender: str, to: str, body: str) -> dict:
@@ -261,7 +368,7 @@ def _message_resource(account_sid: str, sender: str, to: str, body: str) -> dict
 
 def _fault_from(payload: dict) -> Fault:
     return Fault(int(payload["status"]), payload.get("times", 1), payload.get("retryAfter"),
-                 float(payload.get("delay", 0)), payload.get("code"))
+                 float(payload.get("delay", 0)), payload.get("code"), bool(payload.get("afterAccept")))
 
 
 def _inbound_from(payload: dict) -> tuple[str | None, str | None, str]:
@@ -274,6 +381,7 @@ def create_app(account_sid: str | None = None, auth_token: str | None = None, *,
     app = web.Application(client_max_size=1024 * 1024)
     app[STATE] = TwilioState(account_sid or new_account_sid(), auth_token or new_auth_token(), set(from_numbers))
     app.router.add_post(f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json", create_message)
+    app.router.add_get(f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json", list_messages)
     add_control_routes(app, STATE, make_fault=_fault_from, read_inbound=_inbound_from)
     return app
 
@@ -324,9 +432,15 @@ class TwilioEmulator(RunningEmulator):
             self.state.opt_outs.add((sender or self.from_number, recipient))
 
     def fault(self, status: int, *, times: int | None = 1, retry_after: float | None = None,
-              delay: float = 0.0, code: int | None = None) -> None:
+              delay: float = 0.0, code: int | None = None, after_accept: bool = False) -> None:
+        """Fail the next ``times`` sends; ``after_accept`` creates the message first (the answer is lost)."""
         with self.state.lock:
-            self.state.faults.append(Fault(status, times, retry_after, delay, code))
+            self.state.faults.append(Fault(status, times, retry_after, delay, code, after_accept))
+
+    def hold_in_queue(self, hold: bool = True) -> None:
+        """Keep new messages ``queued`` (not sent, no ``date_sent``) until called with ``False``."""
+        with self.state.lock:
+            self.state.hold_in_queue = hold
 
 
 

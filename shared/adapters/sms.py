@@ -11,6 +11,14 @@ number is a :class:`PermanentError` before any request); the opt-out store is as
 who opted out gets :class:`OptedOutError` without the gateway being called; when the gateway reports an
 opt-out, it is recorded so the next text is refused locally. Personal data never reaches a log line in
 full: numbers are masked, bodies are not logged.
+
+At most once: a text sent with a ``key`` (the booking, the change and the channel) is recorded as an intent
+in Table Storage (:mod:`shared.adapters.sms_intents`) before the gateway is called and marked accepted after.
+A later attempt for the same key sends nothing when the intent is accepted; when its outcome was never
+recorded (the worker died between the gateway's accept and the record), ACS is asked again with the same
+repeatability id and first-sent time, which it answers without sending, and Twilio is first searched for the
+message (:meth:`TwilioSmsGateway.find_accepted`). A refusal from the gateway (a 4xx answer: nothing was sent)
+forgets the intent, so the next attempt starts afresh; an unknown outcome (timeout, 5xx) keeps it.
 """
 
 from __future__ import annotations
@@ -22,6 +30,10 @@ from shared.config import Settings, SettingsError, is_loopback_url
 from shared.errors import ExternalServiceError, OptedOutError, PermanentError
 from shared.logs import get_logger, mask_phone
 from shared.ports import SmsPort, SmsReceipt
+
+# Refusals that do not prove nothing was sent: ACS no longer tracks the first attempt (412) or saw the id
+# with another request. The intent is kept so that no later attempt sends blindly.
+OUTCOME_UNKNOWN_CODES = frozenset({"RepeatabilityExpired", "RepeatabilityConflict"})
 
 logger = get_logger(__name__)
 
@@ -35,9 +47,19 @@ class SmsGateway(Protocol):
     name: str
     max_body_length: int
 
-    async def send(self, to: str, body: str, *, tag: str | None = None) -> SmsReceipt: ...
+    async def send(self, to: str, body: str, *, tag: str | None = None, intent=None) -> SmsReceipt: ...
 
     async def aclose(self) -> None: ...
+
+
+class IntentStore(Protocol):
+    """What the sender needs of :class:`shared.adapters.sms_intents.SmsIntentStore`."""
+
+    async def begin(self, key: str, *, to: str, body: str, provider: str): ...
+
+    async def settle(self, intent, message_id: str) -> None: ...
+
+    async def discard(self, intent) -> None: ...
 
 
 class OptOutLookup(Protocol):
@@ -68,24 +90,57 @@ def check_body(body: str, max_length: int) -> None:
 class SmsSender:
     """The :class:`SmsPort`: normalise, check opt-outs, send through the gateway, remember new opt-outs."""
 
-    def __init__(self, gateway: SmsGateway, opt_outs: OptOutLookup, *, default_region: str = "US"):
+    def __init__(self, gateway: SmsGateway, opt_outs: OptOutLookup, *, default_region: str = "US",
+                 intents: IntentStore | None = None):
         self.gateway = gateway
         self._opt_outs = opt_outs
         self._region = default_region
+        self._intents = intents
 
     @property
     def provider(self) -> str:
         return self.gateway.name
 
-    async def send_sms(self, to: str, body: str, *, tag: str | None = None) -> SmsReceipt:
+    async def send_sms(self, to: str, body: str, *, tag: str | None = None, key: str | None = None) -> SmsReceipt:
+        """Text ``to``; with ``key`` (the same on every retry of one notification) at most once."""
         e164 = normalise_recipient(to, self._region)
         check_body(body, self.gateway.max_body_length)
         if await self._opt_outs.is_opted_out(e164):
             logger.info("not texting %s: opted out (remembered)", mask_phone(e164))
             raise OptedOutError("recipient has opted out of texts (STOP); not sent", service=self.gateway.name,
                                 code="OptedOut")
+        if key is None or self._intents is None:
+            return await self._send(e164, body, tag, None)
+        return await self._send_once(e164, body, tag, key)
+
+    async def _send_once(self, e164: str, body: str, tag: str | None, key: str) -> SmsReceipt:
+        intent = await self._intents.begin(key, to=e164, body=body, provider=self.gateway.name)
+        if intent.status == "accepted":
+            logger.info("text %s for %s was already accepted (message %s); not sent again", intent.request_id,
+                        mask_phone(e164), intent.message_id)
+            return SmsReceipt(message_id=intent.message_id or "", to=e164, provider=self.gateway.name)
+        if not intent.fresh:
+            logger.warning("text %s for %s: an earlier attempt's outcome was not recorded; checking before sending",
+                           intent.request_id, mask_phone(e164))
+            find = getattr(self.gateway, "find_accepted", None)
+            found = await find(e164, intent) if find is not None else None
+            if found is not None:
+                await self._intents.settle(intent, found.message_id)
+                return found
         try:
-            return await self.gateway.send(e164, body, tag=tag)
+            receipt = await self._send(e164, body, tag, intent)
+        except ExternalServiceError as exc:
+            refused = isinstance(exc, OptedOutError) or (
+                exc.status is not None and exc.status < 500 and exc.code not in OUTCOME_UNKNOWN_CODES)
+            if refused:  # the gateway answered no: nothing went out, so a later attempt may send
+                await self._intents.discard(intent)
+            raise
+        await self._intents.settle(intent, receipt.message_id)
+        return receipt
+
+    async def _send(self, e164: str, body: str, tag: str | None, intent) -> SmsReceipt:
+        try:
+            return await self.gateway.send(e164, body, tag=tag, intent=intent)
         except OptedOutError:
             await self._remember_opt_out(e164)
             raise
@@ -109,7 +164,7 @@ class NoSmsSender:
     def __init__(self, *, default_region: str = "US"):
         self._region = default_region
 
-    async def send_sms(self, to: str, body: str, *, tag: str | None = None) -> SmsReceipt:
+    async def send_sms(self, to: str, body: str, *, tag: str | None = None, key: str | None = None) -> SmsReceipt:
         e164 = normalise_recipient(to, self._region)
         logger.info("SMS disabled (SMS__PROVIDER=none): not texting %s", mask_phone(e164))
         return SmsReceipt(message_id="", to=e164, provider="none", status="skipped")
@@ -119,8 +174,8 @@ class NoSmsSender:
 
 
 def create_sms_sender(settings: Settings, opt_outs: OptOutLookup | None = None, *,
-                      default_region: str | None = None) -> SmsPort:
-    """The SMS sender the settings ask for. ``opt_outs`` defaults to the Table Storage store.
+                      default_region: str | None = None, intents: IntentStore | None = None) -> SmsPort:
+    """The SMS sender the settings ask for. ``opt_outs`` and ``intents`` default to the Table Storage stores.
 
     Raises :class:`SettingsError` naming each missing or unsafe setting.
     """
@@ -132,7 +187,10 @@ def create_sms_sender(settings: Settings, opt_outs: OptOutLookup | None = None, 
     if opt_outs is None:
         from shared.adapters.optouts import OptOutStore
         opt_outs = OptOutStore(settings)
-    return SmsSender(gateway, opt_outs, default_region=default_region)
+    if intents is None:
+        from shared.adapters.sms_intents import SmsIntentStore
+        intents = SmsIntentStore(settings)
+    return SmsSender(gateway, opt_outs, default_region=default_region, intents=intents)
 
 
 def build_acs_gateway(settings: Settings):

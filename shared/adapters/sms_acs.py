@@ -15,12 +15,21 @@ anyway (ACS still blocks the recipient).
 Retries: the SDK retries once (no delay) on 5xx and on 429 with a short Retry-After; that is safe because
 each recipient carries a ``repeatabilityRequestId`` which makes the service answer a repeated request
 without sending twice. Anything longer is left to the caller (the Durable activity's retry policy).
+
+Across attempts (at most once): the SDK's ``send()`` makes a new random repeatability id and first-sent time
+on every call, which protects only its own in-call retries. When the sender passes an intent
+(:mod:`shared.adapters.sms_intents`), the request is built here with the intent's deterministic id and its
+first-sent time, through the SDK's generated client (the public ``send()`` cannot take them), so a Durable
+retry after a crash repeats the very same request and ACS answers it with the first answer. ACS tracks
+repeatable requests for 5 minutes: a repeat older than that is refused with 412, which this adapter reports
+as a permanent ``RepeatabilityExpired`` error instead of sending blindly.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+from email.utils import format_datetime
 from typing import Any
 
 from shared.errors import (ExternalServiceError, ForbiddenError, OptedOutError, PermanentError, ThrottledError,
@@ -51,6 +60,15 @@ def blocked_recipient(event: dict) -> str | None:
         if BLOCKED_DETAILS.lower() in (data.get("deliveryStatusDetails") or "").lower():
             return data.get("to")
     return None
+
+
+def _repeatability_code(result) -> str | None:
+    """Name ACS's refusals of a repeated request: they do not say whether the first attempt was sent."""
+    if getattr(result, "repeatability_result", None) != "rejected":
+        return None
+    if result.http_status_code == 412:
+        return "RepeatabilityExpired"
+    return "RepeatabilityConflict"
 
 
 def _request_id(headers: Any) -> str | None:
@@ -125,8 +143,11 @@ class AcsSmsGateway:
         """``access-key`` (HMAC-signed requests) or ``entra-id`` (the managed identity's token)."""
         return "access-key" if self._access_key is not None else "entra-id"
 
-    async def send(self, to: str, body: str, *, tag: str | None = None) -> SmsReceipt:
-        """Text ``to`` (E.164); raise :class:`OptedOutError`, :class:`PermanentError` or a retryable error."""
+    async def send(self, to: str, body: str, *, tag: str | None = None, intent=None) -> SmsReceipt:
+        """Text ``to`` (E.164); raise :class:`OptedOutError`, :class:`PermanentError` or a retryable error.
+
+        With an ``intent``, its repeatability id and first-sent time make a repeat of this text a no-op at ACS.
+        """
         if self._check_opt_outs and await self.provider_says_opted_out(to):
             raise OptedOutError("recipient has opted out of texts from this number (ACS opt-out list)",
                                 service=SERVICE, code="OptedOut")
@@ -134,8 +155,11 @@ class AcsSmsGateway:
         sms_client, _ = self._clients_for_loop()
         _last_headers.set(None)
         try:
-            results = await sms_client.send(from_=self._from, to=to, message=body,
-                                            enable_delivery_report=self._delivery_reports, tag=tag)
+            if intent is None:
+                results = await sms_client.send(from_=self._from, to=to, message=body,
+                                                enable_delivery_report=self._delivery_reports, tag=tag)
+            else:
+                results = await self._send_repeatable(sms_client, to, body, tag, intent)
         except HttpResponseError as exc:
             raise self._error_from_response(exc) from exc
         except AzureError as exc:  # connection refused, reset, timeout
@@ -147,10 +171,24 @@ class AcsSmsGateway:
         request_id = _request_id(headers)
         if not result.successful:
             raise classify_status(result.http_status_code, result.error_message or "", request_id=request_id,
-                                  retry_after=_retry_after(headers))
+                                  code=_repeatability_code(result), retry_after=_retry_after(headers))
+        if getattr(result, "repeatability_result", None) and intent is not None and not intent.fresh:
+            logger.info("ACS answered a repeated text for %s with its first answer (message %s)", mask_phone(to),
+                        result.message_id)
         logger.info("ACS accepted a text for %s (message %s, request %s)", mask_phone(to), result.message_id,
                     request_id)
         return SmsReceipt(message_id=result.message_id, to=to, provider="acs")
+
+    async def _send_repeatable(self, sms_client, to: str, body: str, tag: str | None, intent) -> list:
+        """One recipient's send with the intent's repeatability id and first-sent time (IMF-fixdate)."""
+        from azure.communication.sms._generated.models import SendMessageRequest, SmsRecipient, SmsSendOptions
+        recipient = SmsRecipient(to=to, repeatability_request_id=intent.request_id,
+                                 repeatability_first_sent=format_datetime(intent.first_sent, usegmt=True))
+        request = SendMessageRequest(from_property=self._from, sms_recipients=[recipient], message=body,
+                                     sms_send_options=SmsSendOptions(enable_delivery_report=self._delivery_reports,
+                                                                     tag=tag))
+        # The generated client is what the public send() calls; only the repeatability fields differ.
+        return await sms_client._sms_service_client.sms.send(request, cls=lambda _pr, result, _h: result.value)
 
     async def provider_says_opted_out(self, to: str) -> bool:
         """Ask the Opt-Out Management API whether ``to`` opted out of this sender; False when it cannot tell."""

@@ -13,6 +13,12 @@ could text the customer twice. Failures are classified and the caller (the Durab
 21610 (recipient texted STOP) -> :class:`OptedOutError`; 21211 / 21614 and other 4xx -> :class:`PermanentError`;
 429 -> :class:`ThrottledError`; 5xx, timeouts and connection errors -> :class:`TransientError`.
 ``Client.api.base_url`` points the client at the local emulator when ``TWILIO__API_BASE_URL`` is set.
+
+At most once across attempts: before an attempt whose earlier outcome was never recorded, the sender calls
+:meth:`TwilioSmsGateway.find_accepted`, which lists the account's messages to the recipient from our number
+sent since the intent's day (``To``, ``From``, ``DateSent>``), then the newest ones not sent yet (a queued
+message has no sent date, so no ``DateSent`` filter finds it), and takes one created at or after the intent
+(less a minute of clock skew) whose body hashes to the intent's. Only when Twilio has none is the text sent.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextvars
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from shared.errors import (ExternalServiceError, ForbiddenError, OptedOutError, PermanentError, ThrottledError,
@@ -32,6 +39,9 @@ logger = get_logger(__name__)
 SERVICE = "twilio"
 MAX_BODY_LENGTH = 1600
 OPTED_OUT_CODES = frozenset({21610})  # "Attempt to send to unsubscribed recipient"
+LOOKUP_PAGE = 50  # newest messages to one recipient read per lookup; a retry follows its attempt closely
+CLOCK_SKEW = timedelta(minutes=1)  # between our clock (the intent's time) and Twilio's (date_created)
+NOT_SENT_YET = frozenset({"accepted", "scheduled", "queued", "sending"})
 
 # The last response seen in this task: the twilio exception does not carry headers.
 _last_response: contextvars.ContextVar[Any] = contextvars.ContextVar("frontdesk_twilio_last_response", default=None)
@@ -104,8 +114,10 @@ class TwilioSmsGateway:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: Any = None
 
-    async def send(self, to: str, body: str, *, tag: str | None = None) -> SmsReceipt:
-        """Text ``to`` (E.164). Twilio has no tag field; ``tag`` is only logged for correlation."""
+    async def send(self, to: str, body: str, *, tag: str | None = None, intent=None) -> SmsReceipt:
+        """Text ``to`` (E.164). Twilio has no tag field; ``tag`` is only logged for correlation.
+
+        Twilio has no idempotency key, so ``intent`` changes nothing here: see :meth:`find_accepted`."""
         from aiohttp import ClientError
         from twilio.base import values
         from twilio.base.exceptions import TwilioRestException
@@ -130,6 +142,32 @@ class TwilioSmsGateway:
                     request_id, tag)
         return SmsReceipt(message_id=message.sid, to=to, provider="twilio")
 
+    async def find_accepted(self, to: str, intent) -> SmsReceipt | None:
+        """The message an earlier attempt of ``intent`` got Twilio to accept, or ``None`` if Twilio has none."""
+        from aiohttp import ClientError
+        from twilio.base.exceptions import TwilioRestException
+        client = self._client_for_loop()
+        since = intent.first_sent - CLOCK_SKEW
+        try:
+            sent = await client.messages.list_async(to=to, from_=self._from, date_sent_after=f"{since:%Y-%m-%d}",
+                                                    limit=LOOKUP_PAGE, page_size=LOOKUP_PAGE)
+            match = _matching(sent, intent, since)
+            if match is None:
+                newest = await client.messages.list_async(to=to, from_=self._from, limit=LOOKUP_PAGE,
+                                                          page_size=LOOKUP_PAGE)
+                match = _matching([m for m in newest if m.status in NOT_SENT_YET], intent, since)
+        except TwilioRestException as exc:
+            raise classify_twilio_error(exc.status, exc.code if exc.code != exc.status else None,
+                                        _plain_message(exc.msg)) from exc
+        except (asyncio.TimeoutError, ClientError) as exc:
+            raise TransientError(f"Twilio could not be searched: {type(exc).__name__}", service=SERVICE) from exc
+        if match is None:
+            logger.info("Twilio has no earlier text for %s since the intent; sending", mask_phone(to))
+            return None
+        logger.info("Twilio already accepted this text for %s (message %s); not sending again", mask_phone(to),
+                    match.sid)
+        return SmsReceipt(message_id=match.sid, to=to, provider="twilio")
+
     async def aclose(self) -> None:
         client, self._client, self._loop = self._client, None, None
         if client is not None:
@@ -151,6 +189,19 @@ class TwilioSmsGateway:
             client.edge = client.region = None
             client.api.base_url = self._api_base_url
         return client
+
+
+def _matching(messages, intent, since: datetime):
+    """The first message created since ``since`` whose body is the intent's text."""
+    for message in messages:
+        created = message.date_created
+        if created is not None and created.tzinfo is None:
+            created = created.replace(tzinfo=timezone.utc)
+        if created is not None and created < since:
+            continue
+        if intent.same_text(message.body or ""):
+            return message
+    return None
 
 
 def _plain_message(msg: str | None) -> str:

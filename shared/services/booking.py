@@ -16,9 +16,10 @@ is meant to produce:
   (transitions repeated are no-ops; releases and deletes of what is gone succeed);
 - **notifications**: each channel's outcome is recorded on the booking; a channel already ``sent``
   or ``skipped`` for the current change is not sent again. A later change (reschedule, cancel) sets
-  the channels it uses back to ``pending`` in the same save that makes it, so it notifies anew. The
-  gap left is the one every at-least-once system has: a send accepted by the gateway whose outcome
-  was never recorded (the process died in between) is sent again. The Dynamics appointment id is
+  the channels it uses back to ``pending`` in the same save that makes it, so it notifies anew. A text
+  accepted by the gateway whose outcome was never recorded (the process died in between) is not sent
+  again: the SMS sender records an intent keyed by booking, change and channel before sending and
+  checks with the gateway on a retry (:mod:`shared.adapters.sms_intents`). The Dynamics appointment id is
   derived from the booking id (an upsert), and webhook deliveries carry an id that is the same on
   every retry of one change, so those two repeat harmlessly.
 
@@ -544,7 +545,9 @@ async def _send_sms(services, booking: Booking, look: _Lookup, notice: _Notice) 
     if not booking.customer.phone:
         return "skipped", "no phone number"
     body = texts.sms_text(notice.change, booking, look.config, look.event_type, look.host, notice.previous_start)
-    receipt = await services.sms.send_sms(booking.customer.phone, body, tag=f"booking-{notice.change}")
+    # The same key on every retry of this change's text: the sender records it before sending (at most once).
+    key = f"booking:{booking.id}:{notice.change}:{notice.change_id}:sms"
+    receipt = await services.sms.send_sms(booking.customer.phone, body, tag=f"booking-{notice.change}", key=key)
     if receipt.status == "skipped":
         return "skipped", "SMS is disabled (SMS__PROVIDER=none)"
     return "sent", None

@@ -66,10 +66,15 @@ def test_acs_refuses_forged_or_stale_signatures_with_401(acs, forgery):
     assert acs.requests()[-1]["authorized"] is False
 
 
+def _imf(moment: datetime) -> str:
+    from email.utils import format_datetime
+    return format_datetime(moment, usegmt=True)
+
+
 def test_acs_answers_each_recipient_separately_and_honours_repeatability(acs):
     body = json.dumps({"from": acs.from_number, "message": "hi", "smsRecipients": [
         {"to": CUSTOMER, "repeatabilityRequestId": "5a1f1c2e-6d2a-4a8e-9c55-3c7f2b0f0a11",
-         "repeatabilityFirstSent": "Mon, 01 Apr 2019 06:22:03 GMT"},
+         "repeatabilityFirstSent": _imf(datetime.now(timezone.utc))},
         {"to": "+112345678901"},
     ]}).encode()
 
@@ -81,6 +86,48 @@ def test_acs_answers_each_recipient_separately_and_honours_repeatability(acs):
                         "errorMessage": "Invalid To phone number format."}
     assert again[0]["messageId"] == first[0]["messageId"]  # the repeated request is answered, not re-sent
     assert [m["to"] for m in acs.outbox()] == [CUSTOMER]
+
+
+REPEAT_ID = "0b5e7d4c-1f2a-4c3b-8d9e-112233445566"
+
+
+def _repeatable(acs, *, message="hi", first_sent=None, repeat_id=REPEAT_ID) -> dict:
+    body = json.dumps({"from": acs.from_number, "message": message, "smsRecipients": [
+        {"to": CUSTOMER, "repeatabilityRequestId": repeat_id,
+         "repeatabilityFirstSent": first_sent or _imf(datetime.now(timezone.utc))}]}).encode()
+    response = _post_signed(acs, body)
+    assert response.status_code == 202
+    return response.json()["value"][0]
+
+
+def test_acs_repeatability_refuses_a_reused_id_for_another_message(acs):
+    first = _repeatable(acs)
+    other = _repeatable(acs, message="a different text")
+
+    assert first["successful"] and first["repeatabilityResult"] == "accepted"
+    assert (other["httpStatusCode"], other["successful"], other["repeatabilityResult"]) == (400, False, "rejected")
+    assert [m["message"] for m in acs.outbox()] == ["hi"]
+
+
+def test_acs_repeatability_outside_its_five_minute_window_is_412(acs):
+    stale = _repeatable(acs, first_sent=_imf(datetime.now(timezone.utc) - timedelta(minutes=6)))
+    fresh = _repeatable(acs, first_sent=_imf(datetime.now(timezone.utc) - timedelta(minutes=4)),
+                        repeat_id="0b5e7d4c-1f2a-4c3b-8d9e-aabbccddeeff")
+
+    assert (stale["httpStatusCode"], stale["repeatabilityResult"]) == (412, "rejected")
+    assert fresh["successful"] and len(acs.outbox()) == 1
+
+
+@pytest.mark.parametrize(("repeat_id", "first_sent"), [("not-a-guid", None), (REPEAT_ID, "yesterday")])
+def test_acs_repeatability_with_malformed_headers_is_400(acs, repeat_id, first_sent):
+    item = _repeatable(acs, repeat_id=repeat_id, first_sent=first_sent)
+    assert (item["httpStatusCode"], item["repeatabilityResult"]) == (400, "rejected") and acs.outbox() == []
+
+
+def test_acs_after_accept_fault_sends_and_loses_the_answer(acs):
+    acs.fault(500, after_accept=True)
+    response = _post_signed(acs, _send_body(acs))
+    assert response.status_code == 500 and len(acs.outbox()) == 1
 
 
 def test_acs_opt_out_api_and_inbound_stop_start(acs):
@@ -185,3 +232,42 @@ def test_emulators_start_in_well_under_a_second():
         elapsed = time.perf_counter() - began
         emulator.stop()
         assert elapsed < 0.5
+
+
+def _twilio_list(twilio, **params) -> httpx.Response:
+    return httpx.get(f"{twilio.base_url}/2010-04-01/Accounts/{twilio.account_sid}/Messages.json", params=params,
+                     auth=(twilio.account_sid, twilio.auth_token))
+
+
+def test_twilio_lists_messages_newest_first_filtered_by_to_from_and_sent_date(twilio):
+    other = "+14155552672"
+    for to, body in [(CUSTOMER, "first"), (other, "elsewhere"), (CUSTOMER, "second")]:
+        assert _twilio_post(twilio, {"To": to, "From": twilio.from_number, "Body": body}).status_code == 201
+    today = datetime.now(timezone.utc).date()
+
+    page = _twilio_list(twilio, To=CUSTOMER, From=twilio.from_number, **{"DateSent>": today.isoformat()}).json()
+
+    assert [m["body"] for m in page["messages"]] == ["second", "first"]
+    assert all(m["status"] == "sent" and m["date_sent"] for m in page["messages"])
+    assert page["page"] == 0 and page["next_page_uri"] is None
+    assert _twilio_list(twilio, To=CUSTOMER, DateSent=(today + timedelta(days=1)).isoformat()).json()["messages"] == []
+    assert _twilio_list(twilio, To=CUSTOMER, **{"DateSent<": (today - timedelta(days=1)).isoformat()}
+                        ).json()["messages"] == []
+    later = (datetime.now(timezone.utc) + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert _twilio_list(twilio, **{"DateSent>": later}).json()["messages"] == []  # an instant, as the library sends
+    two = _twilio_list(twilio, PageSize=2).json()
+    assert len(two["messages"]) == 2 and two["next_page_uri"]
+    assert [m["body"] for m in httpx.get(f"{twilio.base_url}{two['next_page_uri']}",
+                                         auth=(twilio.account_sid, twilio.auth_token)).json()["messages"]] == ["first"]
+    assert _twilio_list(twilio).status_code == 200
+    assert httpx.get(f"{twilio.base_url}/2010-04-01/Accounts/{twilio.account_sid}/Messages.json").status_code == 401
+
+
+def test_twilio_queued_messages_have_no_sent_date_to_filter_on(twilio):
+    twilio.hold_in_queue()
+    _twilio_post(twilio, {"To": CUSTOMER, "From": twilio.from_number, "Body": "waiting"})
+    today = datetime.now(timezone.utc).date().isoformat()
+
+    assert _twilio_list(twilio, To=CUSTOMER, **{"DateSent>": today}).json()["messages"] == []
+    [queued] = _twilio_list(twilio, To=CUSTOMER).json()["messages"]
+    assert (queued["status"], queued["date_sent"]) == ("queued", None)
