@@ -11,10 +11,11 @@ PYTEST_ARGS ?=
 
 setup: $(STAMPS)/python $(STAMPS)/node $(STAMPS)/chromium
 
-$(STAMPS)/python: requirements.txt requirements-dev.txt
+$(STAMPS)/python: requirements.txt requirements-dev.txt tests/worker/requirements.txt
 	@mkdir -p $(STAMPS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --ignore-requires-python -r tests/worker/requirements.txt
 	@touch $@
 
 $(STAMPS)/node: dev/package.json dev/package-lock.json

@@ -7,13 +7,13 @@ from activities import booking as booking_activities
 from activities import reconcile as reconcile_activities
 from orchestrators import booking_saga, cancel_saga, reschedule_saga
 from orchestrators import reconcile as reconcile_orchestrators
-from triggers import booking_api, health, openapi, widget
+from triggers import booking_api, entra_bookings, health, openapi, widget
 from triggers import graph_notifications, schedules
 from triggers import voice
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
-for blueprint in (health.bp, booking_api.bp, openapi.bp, widget.bp,
+for blueprint in (health.bp, booking_api.bp, entra_bookings.bp, openapi.bp, widget.bp,
                   booking_saga.bp, reschedule_saga.bp, cancel_saga.bp, booking_activities.bp,
                   graph_notifications.bp, schedules.bp, reconcile_orchestrators.bp, reconcile_activities.bp,
                   voice.bp):

@@ -118,6 +118,14 @@ param webhookUrls string = ''
 @description('Comma-separated origins allowed to call the API from browsers (sites embedding the widget, the Dynamics 365 org URL).')
 param corsAllowedOrigins string = ''
 
+// ---- Entra ID sign-in for the booking routes (docs/SECURITY.md, docs/DYNAMICS.md) ----
+
+@description('Turn on App Service Authentication with Entra ID: /api/entra/bookings... accept signed-in users holding the app roles Bookings.Write / Bookings.Cancel (function keys keep working on /api/bookings...). Needs entraApiClientId.')
+param entraAuthEnabled bool = false
+
+@description('Application (client) id of Frontdesk\'s API app registration (exposes the app roles; requestedAccessTokenVersion 2). Only with entraAuthEnabled.')
+param entraApiClientId string = ''
+
 // ---- Capacity ----
 
 @minValue(1)
@@ -133,6 +141,21 @@ param maximumInstanceCount int = 100
 @minValue(30)
 @maxValue(730)
 param logRetentionInDays int = 30
+
+// ---- Durable backend (docs/ARCHITECTURE.md#capacity-plan). Nothing in the app changes between the two. ----
+
+@description('Where Durable Functions keeps orchestrations: the storage account\'s task hub (default), or a Durable Task Scheduler deployed here and reached with the managed identity.')
+@allowed(['AzureStorage', 'DurableTaskScheduler'])
+param durableBackend string = 'AzureStorage'
+
+@description('Durable Task Scheduler SKU (durableBackend=DurableTaskScheduler): Consumption (per action, up to 500 actions/s) or Dedicated (capacity units of 2,000 actions/s).')
+@allowed(['Consumption', 'Dedicated'])
+param durableTaskSchedulerSku string = 'Consumption'
+
+@description('Capacity units of a Dedicated scheduler (3 adds high availability).')
+@minValue(1)
+@maxValue(3)
+param durableTaskSchedulerCapacity int = 1
 
 @description('Key Vault purge protection (recommended; turn off only for throwaway environments, it cannot be undone).')
 param enablePurgeProtection bool = true
@@ -217,6 +240,20 @@ module communication 'modules/communication.bicep' = if (deployCommunicationServ
   }
 }
 
+module durableTask 'modules/durabletask.bicep' = if (durableBackend == 'DurableTaskScheduler') {
+  name: 'durabletask'
+  scope: rg
+  params: {
+    name: 'dts-${resourceToken}'
+    location: location
+    tags: tags
+    taskHubName: durableTaskHub
+    skuName: durableTaskSchedulerSku
+    capacity: durableTaskSchedulerCapacity
+    appPrincipalId: identity.outputs.principalId
+  }
+}
+
 module rbac 'modules/rbac.bicep' = {
   name: 'rbac'
   scope: rg
@@ -276,6 +313,10 @@ module api 'modules/functionapp.bicep' = {
     openAiModel: openAiModel
     openAiApiVersion: openAiApiVersion
     webhookUrls: webhookUrls
+    entraAuthEnabled: entraAuthEnabled
+    entraApiClientId: entraApiClientId
+    // Referencing the module's output also makes the app wait for the scheduler and its role assignment.
+    durableTaskSchedulerEndpoint: durableBackend == 'DurableTaskScheduler' ? durableTask.outputs.endpoint : ''
   }
 }
 
@@ -296,6 +337,7 @@ output AZURE_MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output AZURE_MANAGED_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
 output AZURE_APPLICATION_INSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
 output AZURE_WORKBOOK_ID string = monitoring.outputs.workbookId
+output DURABLE_TASK_SCHEDULER_ENDPOINT string = durableBackend == 'DurableTaskScheduler' ? durableTask.outputs.endpoint : ''
 output AZURE_COMMUNICATION_SERVICES_ENDPOINT string = deployCommunicationServices ? communication.outputs.endpoint : ''
 // Paste these into the Twilio number's Voice configuration (docs/DEPLOY.md).
 output TWILIO_VOICE_WEBHOOK_URL string = '${api.outputs.uri}/api/voice/incoming'

@@ -280,6 +280,16 @@ class RetentionSettings(BaseModel):
                                                                         "continues.")
 
 
+class AuthSettings(BaseModel):
+    """Who may call the booking routes with an Entra ID token (App Service Authentication, docs/SECURITY.md)."""
+
+    easy_auth_enabled: bool = Field(
+        False, description="True only when App Service Authentication (Entra ID) is on in front of the app (the "
+                            "Bicep sets it with entraAuthEnabled): then the X-MS-CLIENT-PRINCIPAL headers, which the "
+                            "platform strips from clients, are trusted on /api/entra/... routes; otherwise they are "
+                            "ignored and those routes answer 401.")
+
+
 class Settings(BaseSettings):
     """All of Frontdesk's settings."""
 
@@ -306,6 +316,7 @@ class Settings(BaseSettings):
     voice: VoiceSettings = VoiceSettings()
     webhooks: WebhookSettings = WebhookSettings()
     widget: WidgetSettings = WidgetSettings()
+    auth: AuthSettings = AuthSettings()
     retention: RetentionSettings = RetentionSettings()
 
     @model_validator(mode="after")

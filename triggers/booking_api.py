@@ -500,7 +500,8 @@ def idempotency_key(req: func.HttpRequest) -> str:
     return key
 
 
-async def _create_booking(req: func.HttpRequest, client) -> func.HttpResponse:
+async def _create_booking(req: func.HttpRequest, client, scope: str | None = None) -> func.HttpResponse:
+    """``scope``: the idempotency scope when the caller is known otherwise (a signed-in user); else by key."""
     from shared.domain.routing import RoutingContext
     from shared.services.contracts import BOOKING_SAGA, BookingRequest, SagaInput, booking_id_for, fingerprint
     check_widget_write_limit(req)
@@ -513,7 +514,7 @@ async def _create_booking(req: func.HttpRequest, client) -> func.HttpResponse:
     except KeyError:
         raise unknown_event_type(request.event_type) from None
     check_booking_request(request, event_type)
-    scope = client_id(req)
+    scope = scope or client_id(req)
     booking_id = booking_id_for(scope, key)
     as_json = request.model_dump(mode="json", by_alias=True)
     request_print = fingerprint(as_json)

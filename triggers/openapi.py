@@ -162,6 +162,12 @@ def _extra_schemas() -> dict[str, Any]:
     }
 
 
+def _with_entra_twins(paths: dict[str, Any]) -> dict[str, Any]:
+    """The key routes' ``/entra/...`` twins for callers signed in with Entra ID (triggers/entra_bookings.py)."""
+    from triggers.entra_bookings import openapi_paths
+    return {**paths, **openapi_paths(paths)}
+
+
 @functools.cache
 def openapi_document() -> dict[str, Any]:
     """The whole document (built once)."""
@@ -171,6 +177,7 @@ def openapi_document() -> dict[str, Any]:
     from shared.services.api_models import (AvailabilityResponse, CancelRequest, ErrorResponse, EventTypesResponse,
                                             PendingResponse, RescheduleRequest)
     from shared.services.contracts import BookingRequest
+    from triggers.entra_bookings import ENTRA_SCHEME
 
     models = [(BookingRequest, "validation"), (CancelRequest, "validation"), (RescheduleRequest, "validation"),
               (Booking, "serialization"), (EventTypesResponse, "serialization"),
@@ -185,12 +192,13 @@ def openapi_document() -> dict[str, Any]:
                                 "JSON is camelCase; times are ISO 8601 with an offset; errors are "
                                 "{\"error\": {\"code\", \"message\", \"details\"}}. See docs/API.md."},
         "servers": [{"url": "/api"}],
-        "paths": _paths(),
+        "paths": _with_entra_twins(_paths()),
         "components": {
             "schemas": schemas,
             "securitySchemes": {
                 "functionKey": {"type": "apiKey", "in": "header", "name": "x-functions-key"},
                 "functionKeyQuery": {"type": "apiKey", "in": "query", "name": "code"},
+                "entraId": ENTRA_SCHEME,
             },
         },
     }

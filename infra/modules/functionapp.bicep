@@ -98,6 +98,16 @@ param voiceOnCallNumber string = ''
 param voiceOfficeHours string = 'mon-fri 08:00-17:00'
 param webhookUrls string
 
+// ---- Entra ID sign-in for the booking routes (App Service Authentication; docs/SECURITY.md) ----
+@description('Turn on App Service Authentication with Entra ID: /api/entra/bookings... then accept signed-in users with the app roles Bookings.Write / Bookings.Cancel. Off: only function keys.')
+param entraAuthEnabled bool = false
+@description('Application (client) id of Frontdesk\'s API app registration, whose access tokens are accepted (entraAuthEnabled).')
+param entraApiClientId string = ''
+
+// ---- Durable backend (docs/ARCHITECTURE.md#capacity-plan) ----
+@description('Durable Task Scheduler endpoint (https://...durabletask.io); empty: Durable Functions keeps its task hub in Azure Storage (host.json).')
+param durableTaskSchedulerEndpoint string = ''
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
   location: location
@@ -196,10 +206,19 @@ resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2
   }
 }
 
+// With the Durable Task Scheduler, the host's storage provider is switched by app settings that override
+// host.json (AzureFunctionsJobHost__<path>); the app's code and host.json stay as they are. The scheduler is
+// reached with the user-assigned identity (it holds Durable Task Data Contributor on the scheduler).
+var durableTaskSchedulerSettings = empty(durableTaskSchedulerEndpoint) ? {} : {
+  AzureFunctionsJobHost__extensions__durableTask__storageProvider__type: 'azureManaged'
+  AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName: 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING'
+  DURABLE_TASK_SCHEDULER_CONNECTION_STRING: 'Endpoint=${durableTaskSchedulerEndpoint};Authentication=ManagedIdentity;ClientID=${identityClientId}'
+}
+
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: site
   name: 'appsettings'
-  properties: {
+  properties: union({
     // ---- Functions host (identity-based storage, Entra-authenticated telemetry) ----
     AzureWebJobsStorage__accountName: storageAccountName
     AzureWebJobsStorage__credential: 'managedidentity'
@@ -279,6 +298,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     // page, so it is not a secret in the usual sense, but it lives in the vault like every key (docs/WIDGET.md).
     WIDGET__FUNCTION_KEY: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${secretNames.widgetFunctionKey})'
 
+    // Trust App Service Authentication's principal headers only when the platform is really in front.
+    AUTH__EASY_AUTH_ENABLED: entraAuthEnabled ? 'true' : 'false'
+
     // Retention (docs/SECURITY.md): how long each record is kept; the hourly purge's budget per run.
     RETENTION__CALL_DAYS: '30'
     RETENTION__CLAIM_DAYS: '1'
@@ -288,6 +310,61 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     RETENTION__DURABLE_DAYS: '455'
     RETENTION__MAX_ROWS_PER_RUN: '5000'
     RETENTION__MAX_SECONDS_PER_RUN: '120'
+  }, durableTaskSchedulerSettings)
+}
+
+// App Service Authentication ("EasyAuth") with Entra ID, the Flex Consumption way: the platform validates a
+// bearer token before the request reaches the Functions host and hands the caller to the app in
+// X-MS-CLIENT-PRINCIPAL headers (stripped from what clients send). Unauthenticated requests still pass
+// (AllowAnonymous): the widget, anonymous reads and function-key callers keep working, and the app decides
+// per route (/api/entra/... need a signed-in user with the right app role; nothing else reads the headers).
+resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = if (entraAuthEnabled) {
+  parent: site
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: false
+      unauthenticatedClientAction: 'AllowAnonymous'
+      // Webhooks whose callers (Twilio, Microsoft Graph) never hold an Entra token: the platform leaves them
+      // alone. Never list a booking route here: excluded paths are not given (or cleaned of) principal headers.
+      excludedPaths: [
+        '/api/voice/incoming'
+        '/api/voice/turn'
+        '/api/voice/status'
+        '/api/graph/notifications'
+        '/api/graph/lifecycle'
+        '/api/health'
+      ]
+    }
+    httpSettings: {
+      requireHttps: true
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: entraApiClientId
+          // v2.0 issuer: the app registration's manifest sets requestedAccessTokenVersion 2 (docs/DEPLOY.md).
+          openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+        }
+        validation: {
+          // v2.0 access tokens carry the client id as audience; v1.0 ones the Application ID URI.
+          allowedAudiences: [
+            entraApiClientId
+            'api://${entraApiClientId}'
+          ]
+        }
+      }
+    }
+    login: {
+      // A token-validating API: no browser sessions, nothing stored.
+      tokenStore: {
+        enabled: false
+      }
+    }
   }
 }
 

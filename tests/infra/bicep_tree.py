@@ -203,10 +203,31 @@ def load(path: Path) -> BicepFile:
 
 
 def app_settings() -> dict[str, object]:
-    """``{setting: value node}`` of the function app's ``appsettings`` config resource."""
+    """``{setting: value node}`` of the settings the function app always has (its ``appsettings`` config
+    resource's object, or the first object of ``union({...}, conditional settings)``)."""
+    return properties(_app_settings_parts()[0])
+
+
+def conditional_app_settings() -> dict[str, dict[str, object]]:
+    """``{variable: {setting: value node}}``: the settings merged in by ``union(...)`` only in some deployments
+    (each a variable ``cond ? {} : {...}``; the non-empty branch is returned)."""
+    variables = load(FUNCTION_APP).variables()
+    found = {}
+    for part in _app_settings_parts()[1:]:
+        assert part.type == "identifier", f"union() argument {text(part)[:40]!r} is not a variable"
+        value = variables[text(part)]
+        branches = value.named_children[1:] if value.type == "ternary_expression" else [value]
+        found[text(part)] = {k: v for branch in branches for k, v in properties(branch).items()}
+    return found
+
+
+def _app_settings_parts() -> list:
     for resource in load(FUNCTION_APP).resources_of("Microsoft.Web/sites/config"):
         if literal(get(resource.body, "name")) == "appsettings":
-            return properties(get(resource.body, "properties"))
+            value = get(resource.body, "properties")
+            if value.type == "call_expression" and text(value.named_children[0]) == "union":
+                return list(value.named_children[1].named_children)
+            return [value]
     raise AssertionError("functionapp.bicep has no Microsoft.Web/sites/config 'appsettings' resource")
 
 
