@@ -9,12 +9,14 @@ durable-client parameters to fill with the extension's binding JSON.
 
 from __future__ import annotations
 
+import collections.abc
 import importlib
 import inspect
 import json
 import os
 import threading
 import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -131,6 +133,7 @@ def _describe(function) -> FunctionInfo:
     kind = _KINDS.get(trigger_type, OTHER)
     user_function = function.get_user_function()
     parameters = inspect.signature(user_function).parameters
+    _check_loadable(name, user_function, {b.get("name") for b in bindings})
     info = FunctionInfo(
         name=name, kind=kind, trigger_type=trigger_type, trigger_param=trigger_dict["name"],
         user_function=user_function, is_async=inspect.iscoroutinefunction(user_function), bindings=bindings,
@@ -167,6 +170,26 @@ def _describe(function) -> FunctionInfo:
         log.info("function %s: %s triggers are not fired by the development host; invoke it through "
                  "POST /admin/functions/%s", name, trigger_type, name)
     return info
+
+
+def _check_loadable(name: str, user_function, bound: set) -> None:
+    """Refuse what Microsoft's Python worker refuses when it loads a function (its FunctionLoadError)."""
+    unbound = set(inspect.signature(user_function).parameters) - bound - {"context"}
+    if unbound:
+        raise AppLoadError(f"function {name}: parameters {sorted(unbound)} are declared in Python but not in "
+                           f"the function decorators")
+    try:
+        hints = typing.get_type_hints(user_function)  # as the worker does: a name it cannot resolve fails the load
+    except Exception as exc:
+        raise AppLoadError(f"function {name}: cannot resolve its annotations: {exc}") from exc
+    for parameter in sorted(bound & set(hints)):
+        # The worker accepts classes and typing-module generics only: dict[str, Any] or X | None fail the load.
+        hint = hints[parameter]
+        generic = (isinstance(hint, (typing._GenericAlias, typing._SpecialGenericAlias))  # type: ignore[attr-defined]
+                   and typing.get_origin(hint) not in (typing.Union, tuple, typing.ClassVar, collections.abc.Callable))
+        if not isinstance(hint, type) and not generic:
+            raise AppLoadError(f"function {name}: binding {parameter} has invalid non-type annotation {hint!r} "
+                               f"(the Python worker refuses to load it; annotate it with a class, e.g. dict)")
 
 
 def _enum_value(value):

@@ -12,6 +12,7 @@ After adding, removing or changing a function, regenerate the manifest and revie
 
 from __future__ import annotations
 
+import importlib.util
 import textwrap
 from pathlib import Path
 
@@ -106,11 +107,31 @@ def test_a_lost_auth_level_is_reported_by_function_and_field(tmp_path):
         'function get_thing: authLevel is "function" in actual, "anonymous" in expected']
 
 
-def test_the_worker_refuses_a_function_it_cannot_load(tmp_path):
-    # Builtin generics on a binding parameter: the worker's FunctionLoadError, which on Azure means 0 functions.
-    refused = manifest.worker_index(small_app(tmp_path, payload="dict[str, Any]"))
+def import_app(folder: Path, module_name: str):
+    spec = importlib.util.spec_from_file_location(module_name, folder / "function_app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("payload", ["dict[str, Any]", "dict | None"])
+def test_the_worker_and_the_development_host_refuse_a_function_the_worker_cannot_load(tmp_path, payload):
+    # A builtin generic or union on a binding parameter: the worker's FunctionLoadError (0 functions on Azure).
+    from dev.host.loader import AppLoadError
+    refused = manifest.worker_index(small_app(tmp_path, payload=payload))
     assert "cannot load the do_thing function" in (manifest.init_error(refused) or "")
     assert refused["functions"] == []
+    with pytest.raises(AppLoadError, match="function do_thing: binding payload has invalid non-type annotation"):
+        manifest.from_dev_host(import_app(tmp_path, f"refused_app_{tmp_path.name}"))
+
+
+def test_the_development_host_loads_what_the_worker_loads_in_the_small_app(tmp_path):
+    app_dir = small_app(tmp_path, payload="typing.Dict[str, Any]", extra_import="import typing")
+    accepted = manifest.worker_index(app_dir)
+    assert manifest.init_error(accepted) is None
+    assert manifest.from_dev_host(import_app(app_dir, f"accepted_app_{tmp_path.name}")) == {
+        name: {k: v for k, v in entry.items() if k in SHARED_FIELDS}
+        for name, entry in manifest.from_worker(accepted).items()}
 
 
 def test_an_sdk_imported_at_module_level_is_caught(tmp_path):
