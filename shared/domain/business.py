@@ -392,7 +392,21 @@ class EventType(_Model):
         None, validate_default=False, description="Defaults to name and phone, plus address when on site.")
     routing: Routing = Routing()
     caller_phrases: tuple[str, ...] = Field((), description="Words callers use for it (for the receptionist).")
+    topics: tuple[str, ...] | None = Field(None, description="Built-in vocabulary topics this type covers "
+                                                             "(shared/domain/understanding/vocabulary.py); unset: "
+                                                             "inferred from its name, description and skills.")
     emergency: bool = False
+
+    @field_validator("topics")
+    @classmethod
+    def _known_topics(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        from shared.domain.understanding.vocabulary import NOT_OFFERED, TOPICS  # pure data, no cycle
+
+        known = {*TOPICS, *NOT_OFFERED}
+        unknown = [name for name in value or () if name not in known]
+        if unknown:
+            raise ValueError(f"unknown topic {unknown[0]!r}" + _known(known))
+        return value
 
     @model_validator(mode="before")
     @classmethod
@@ -489,6 +503,27 @@ class Business(_Model):
         return _postal_patterns(value)
 
 
+class NotOffered(_Model):
+    """Work this business does not do, and how callers describe it (the receptionist says so, takes a message)."""
+
+    name: str = Field(min_length=1, max_length=100, description="What to call it to the caller: 'roof repair'.")
+    phrases: tuple[str, ...] = Field((), description="How callers describe it; empty: just the name.")
+
+
+class Vocabulary(_Model):
+    """How callers talk about the work, beyond each event type's ``caller_phrases`` and ``topics``."""
+
+    builtin: bool = Field(True, description="Use the built-in vocabulary of the trades (plumbing, HVAC, "
+                                            "electrical) and of work such a business usually does not do.")
+    not_offered: tuple[NotOffered, ...] = Field((), description="More work this business does not do.")
+    mishearings: dict[str, str] = Field(default_factory=dict, description="Speech-recognition errors: words "
+                                                                          "heard -> words meant ('fossette': "
+                                                                          "'faucet').")
+
+    def __hash__(self) -> int:  # frozen, but a dict field: hash its items (the parser caches per vocabulary)
+        return hash((self.builtin, self.not_offered, tuple(sorted(self.mishearings.items()))))
+
+
 class BusinessConfig(_Model):
     """The whole business configuration (see the module docstring)."""
 
@@ -499,6 +534,7 @@ class BusinessConfig(_Model):
     hosts: tuple[Host, ...] = Field(min_length=1)
     event_types: tuple[EventType, ...] = Field(min_length=1)
     territories: tuple[Territory, ...] = ()
+    vocabulary: Vocabulary = Vocabulary()
 
     @model_validator(mode="before")
     @classmethod

@@ -31,7 +31,7 @@ from shared.domain.understanding.schema import (SEVERE_SIGNALS, Choice, Expectin
 from shared.domain.understanding.text import clean_words, split_email
 
 T = TypeVar("T")
-EventTypes = Sequence[Any]  # (key, phrases) pairs or EventType objects (name + caller_phrases)
+EventTypes = Any  # a service_catalog(...), a BusinessConfig, EventType objects or (key, phrases) pairs
 
 _FIELD_OF_EXPECTING = {"need": "service", "name": "name", "address": "address", "postal_code": "postal_code",
                        "phone": "phone", "email": "email", "time": "time", "choice": "choice"}
@@ -73,8 +73,10 @@ def parse(text: str, *, now: datetime, time_zone: str, expecting: Expecting | No
     if choice is not None and choice[1]:
         prefs = []
     name = reading.first(lambda w, _: contacts.find_name(w, expecting=expecting))
-    service = reading.first(lambda w, _: services.match_service(w, services.catalog_of(event_types)))
+    catalog = services.catalog_of(event_types)
     signals = acts.emergency_signals(ntext)
+    severe = bool(set(signals) & SEVERE_SIGNALS)
+    service = reading.first(lambda w, _: services.match_service(w, catalog, emergency=severe))
     answer = acts.yes_or_no(ntext)
     picked = choice[0] if choice else None
     if picked is not None and picked.kind == "none" and answer is None:
@@ -94,6 +96,7 @@ def parse(text: str, *, now: datetime, time_zone: str, expecting: Expecting | No
         answer=answer,
         event_type=service.key if service else None,
         service_phrase=service.phrase if service else None,
+        not_offered=service.not_offered if service else None,
         name=name,
         address=address.value if address else None,
         postal_code=postal.value if postal else None,
@@ -115,9 +118,10 @@ def warm_up() -> None:
     times.warm_up()
 
 
-def service_catalog(event_types: EventTypes) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """``(key, phrases)`` for :func:`parse` from the business's ``EventType`` objects (name + caller phrases)."""
-    return services.catalog_of(event_types)
+def service_catalog(source: Any) -> services.Catalog:
+    """What :func:`parse` matches needs against, from a ``BusinessConfig`` (preferred: it brings the business's
+    vocabulary and the work it does not offer) or its ``EventType`` objects (built-in vocabulary only)."""
+    return services.catalog_of(source)
 
 
 class _Reading:

@@ -20,7 +20,9 @@ from typing import Any
 _SMALL = frozenset({"a", "an", "the", "is", "are", "was", "were", "my", "our", "your", "of", "for", "to", "it",
                     "its", "this", "that", "i", "me", "we", "in", "on", "at", "with", "and", "has", "have", "had",
                     "been", "be", "just", "really", "very", "so", "some", "kind", "bit", "little", "again", "also",
-                    "seems", "think", "got", "get", "gotten", "keeps", "keep", "kept", "started", "start"})
+                    "seems", "think", "got", "get", "gotten", "keeps", "keep", "kept", "started", "start",
+                    "will", "would", "does", "do", "did", "can", "could", "not", "there", "making", "any", "all",
+                    "some", "he", "she", "they", "them", "their", "s", "like", "from"})
 _NEGATORS = frozenset({"not", "no", "never", "without", "nothing", "none"})
 # Words too common to identify a service on their own.
 _GENERIC = frozenset({"much", "what", "when", "need", "with", "come", "main", "line", "check", "work", "working",
@@ -31,6 +33,12 @@ _GENERIC = frozenset({"much", "what", "when", "need", "with", "come", "main", "l
                       "appointment", "estimate"})
 WINDOW_SLACK = 2
 FULL_MATCH_WEIGHT = 10.0
+THING_WEIGHT = 20.0     # a named fixture or appliance decides more than a symptom
+THING_EXTRA_WORD = 2.0
+OWNER_WEIGHT = 12.0     # the business's own words beat the built-in ones
+SAYS_WEIGHT = FULL_MATCH_WEIGHT
+EMERGENCY_BONUS = 100.0
+NOT_OFFERED_MARGIN = 5.0  # work not offered must beat every offered match clearly (a message ends the booking)
 GENERIC_WEIGHT = 1.0   # a generic word in a whole-phrase match ("how much")
 TIE_BREAK = 0.1        # a generic word seen alongside a distinctive one ("furnace ... working")
 SCATTERED = 0.9        # "water heater is leaking everywhere" is not quite "water everywhere"
@@ -73,13 +81,43 @@ def content_stems(words: Iterable[str]) -> list[tuple[int, str]]:
 @dataclass(frozen=True, slots=True)
 class _Phrase:
     stems: tuple[str, ...]
+    weight: float = FULL_MATCH_WEIGHT  # per stem: a thing counts double, the business's own words a little more
+    builtin_says: bool = False         # a built-in symptom: counts only whole, never word by word
 
 
 @dataclass(frozen=True, slots=True)
-class _Catalog:
-    keys: tuple[str, ...]
+class Entry:
+    """One thing the catalog can recognise: an event type (``key``) or work not offered (``key`` None).
+
+    ``owner`` are the business's own words (event type name, ``caller_phrases``, its ``not_offered``
+    phrases); ``things`` and ``says`` come from the built-in or configured vocabulary (see ``vocabulary``).
+    """
+
+    key: str | None
+    label: str
+    owner: tuple[str, ...] = ()
+    things: tuple[str, ...] = ()
+    says: tuple[str, ...] = ()
+    emergency: bool = False  # an emergency event type: in an emergency, it wins whenever its words fit
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """What callers may ask for at one business, and the speech-recognition errors to undo first."""
+
+    entries: tuple[Entry, ...]
+    mishearings: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    keys: tuple[str | None, ...]
+    labels: tuple[str, ...]
+    emergency: tuple[bool, ...]
     phrases: tuple[tuple[_Phrase, ...], ...]
-    spread: dict[str, int]  # stem -> how many event types use it
+    spread: dict[str, int]  # stem -> how many entries use it
+    mishearings: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]
+    first_words: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,75 +126,183 @@ class ServiceMatch:
     phrase: str
     start: int
     end: int
+    not_offered: str | None = None  # what the caller needs that the business does not do
 
 
-def catalog_of(event_types: Sequence[Any]) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """``(key, phrases)`` pairs from ``EventType`` objects (name + caller phrases) or ready-made pairs."""
-    out = []
-    for item in event_types:
-        if isinstance(item, tuple):
-            key, phrases = item
-            out.append((key, tuple(phrases)))
-        else:
-            out.append((item.key, (item.name, *item.caller_phrases)))
-    return tuple(out)
+def catalog_of(event_types: Any) -> Catalog:
+    """A :class:`Catalog` from a ready one, a ``BusinessConfig``, ``EventType`` objects or ``(key, phrases)`` pairs.
+
+    Event types and configurations get the built-in trade vocabulary (``vocabulary.TOPICS``) linked to
+    their event types and the built-in list of work not offered (see :func:`build_catalog`).
+    """
+    if isinstance(event_types, Catalog):
+        return event_types
+    remembered = _BY_IDENTITY.get(id(event_types))
+    if remembered is not None and remembered[0] is event_types:
+        return remembered[1]
+    built = _catalog_of(event_types)
+    if len(_BY_IDENTITY) >= 16:
+        _BY_IDENTITY.clear()
+    _BY_IDENTITY[id(event_types)] = (event_types, built)  # keeps the source alive, so its id stays its own
+    return built
+
+
+# The dialog passes the same configuration objects on every turn; hashing pydantic models costs ~50 us.
+_BY_IDENTITY: dict[int, tuple[Any, Catalog]] = {}
+
+
+def _catalog_of(event_types: Any) -> Catalog:
+    if hasattr(event_types, "event_types"):  # a BusinessConfig
+        return build_catalog(tuple(event_types.event_types), getattr(event_types, "vocabulary", None))
+    items = tuple(event_types)
+    if items and all(isinstance(item, tuple) for item in items):
+        return Catalog(tuple(Entry(key, key, owner=tuple(phrases)) for key, phrases in items))
+    return build_catalog(items, None)
+
+
+def build_catalog(event_types: tuple, vocabulary: Any = None) -> Catalog:
+    """The catalog of a business (cached: the same configuration objects give the same catalog)."""
+    try:
+        return _build_cached(event_types, vocabulary)
+    except TypeError:  # unhashable stand-ins: build without the cache
+        return _build(event_types, vocabulary)
+
+
+@functools.lru_cache(maxsize=16)
+def _build_cached(event_types: tuple, vocabulary: Any) -> Catalog:
+    return _build(event_types, vocabulary)
+
+
+def _build(event_types: tuple, vocabulary: Any) -> Catalog:
+    from shared.domain.understanding import topics as linking  # the linking rules live with the vocabulary
+    return linking.catalog(event_types, vocabulary)
 
 
 @functools.lru_cache(maxsize=32)
-def _compile(catalog: tuple[tuple[str, tuple[str, ...]], ...]) -> _Catalog:
-    keys, phrase_sets, spread = [], [], {}
-    for key, phrases in catalog:
-        compiled = []
+def _compile(catalog: Catalog) -> _Compiled:
+    keys, labels, phrase_sets, spread = [], [], [], {}
+    for entry in catalog.entries:
+        compiled: list[_Phrase] = []
         seen_stems: set[str] = set()
-        for phrase in phrases:
-            words = "".join(c if c.isalnum() else " " for c in phrase.lower()).split()
-            stems = tuple(s for _, s in content_stems(words))
-            if stems:
-                compiled.append(_Phrase(stems))
-                seen_stems.update(stems)
-        keys.append(key)
+        for texts, weight in ((entry.things, THING_WEIGHT), (entry.owner, OWNER_WEIGHT), (entry.says, SAYS_WEIGHT)):
+            for phrase in texts:
+                stems = tuple(s for _, s in content_stems(_phrase_words(phrase, catalog.mishearings)))
+                if not stems or weight != OWNER_WEIGHT and set(stems) <= _generic_stems():
+                    continue  # a built-in phrase of only everyday words ("come on") would match anything
+                compiled.append(_Phrase(stems, weight, builtin_says=texts is entry.says))
+                if texts is not entry.says:
+                    seen_stems.update(stems)
+        keys.append(entry.key)
+        labels.append(entry.label)
         phrase_sets.append(tuple(compiled))
         for s in seen_stems:
             spread[s] = spread.get(s, 0) + 1
-    return _Catalog(tuple(keys), tuple(phrase_sets), spread)
+    first_words = frozenset(heard[0] for heard, _ in catalog.mishearings)
+    return _Compiled(tuple(keys), tuple(labels), tuple(e.emergency for e in catalog.entries), tuple(phrase_sets),
+                     spread, catalog.mishearings, first_words)
 
 
-def match_service(words: list[str], catalog: tuple[tuple[str, tuple[str, ...]], ...]) -> ServiceMatch | None:
-    """The event type the words ask for (``key`` None when two fit equally), or ``None`` if none fits."""
+def _phrase_words(phrase: str, mishearings) -> list[str]:
+    """A vocabulary phrase read the way caller words are (contractions opened, mishearings undone)."""
+    from shared.domain.understanding.text import clean_words  # text imports numbers only; no cycle
+    return undo_mishearings(clean_words(phrase.lower().replace("/", " ").replace("-", " ")), mishearings)
+
+
+def undo_mishearings(words: list[str], mishearings) -> list[str]:
+    """``words`` with every heard sequence of ``mishearings`` replaced by what was meant."""
+    return _undo(words, mishearings, None)[0]
+
+
+def _undo(words: list[str], mishearings, first_words: frozenset[str] | None) -> tuple[list[str], list[tuple[int, int]]]:
+    """The words with mishearings undone, and each new word's span in the original words."""
+    if not mishearings or first_words is not None and not first_words.intersection(words):
+        return words, [(i, i + 1) for i in range(len(words))]
+    out: list[str] = []
+    spans: list[tuple[int, int]] = []
+    i = 0
+    while i < len(words):
+        for heard, meant in mishearings:
+            if tuple(words[i:i + len(heard)]) == heard:
+                out.extend(meant)
+                spans.extend([(i, i + len(heard))] * len(meant))
+                i += len(heard)
+                break
+        else:
+            out.append(words[i])
+            spans.append((i, i + 1))
+            i += 1
+    return out, spans
+
+
+def match_service(words: list[str], catalog: Any, *, emergency: bool = False) -> ServiceMatch | None:
+    """The event type the words ask for (``key`` None when two fit equally, or when the work is not offered:
+    then ``not_offered`` names it), or ``None`` if nothing fits. In an ``emergency`` an emergency event type
+    whose words fit wins, and nothing is "not offered" (gas by the stove is not appliance repair)."""
     if not catalog or not words:
         return None
-    compiled = _compile(catalog)
-    stems = content_stems(words)
+    compiled = _compile(catalog_of(catalog))
+    heard, spans = _undo(words, compiled.mishearings, compiled.first_words)
+    stems = content_stems(heard)
     if not stems:
         return None
     positions: dict[str, list[int]] = {}
     for index, (_, s) in enumerate(stems):
         positions.setdefault(s, []).append(index)
-    scores: list[tuple[float, int, int]] = []  # (score, first word, last word) per event type
+    scores: list[tuple[float, int, int]] = []  # (score, first word, last word) per entry
     for phrases in compiled.phrases:
         hits = [(_phrase_weight(phrase, hit), hit) for phrase in phrases
-                if (hit := _full_match(phrase, stems, positions, words))]
-        best = (0.0, 0, 0)
-        if hits:  # the best phrase scores; the caller's words are all the phrases of this type they used
-            best = (max(score for score, _ in hits), min(h[0] for _, h in hits), max(h[1] for _, h in hits))
+                if (hit := _full_match(phrase, stems, positions, heard))]
+        if hits:
+            scores.append(_combined(hits))
         else:
-            best = _partial_score(phrases, stems, positions, compiled.spread, words)
-        scores.append(best)
-    top = max(score for score, _, _ in scores)
+            scores.append(_partial_score(phrases, stems, positions, compiled.spread, heard))
+    offered = [i for i, key in enumerate(compiled.keys) if key is not None]
+    declined = [i for i, key in enumerate(compiled.keys) if key is None]
+    best_offered = max((scores[i][0] for i in offered), default=0.0)
+    best_declined = max((scores[i][0] for i in declined), default=0.0)
+    if emergency:
+        urgent = [i for i in offered if compiled.emergency[i] and scores[i][0] >= FULL_MATCH_WEIGHT]
+        if urgent:
+            scores = [(score + EMERGENCY_BONUS if i in urgent else score, a, b) for i, (score, a, b) in enumerate(scores)]
+            best_offered = max(scores[i][0] for i in offered)
+    if not emergency and best_declined >= FULL_MATCH_WEIGHT and best_declined > best_offered + NOT_OFFERED_MARGIN:
+        winner = max(declined, key=lambda i: scores[i][0])
+        first, last = spans[scores[winner][1]][0], spans[scores[winner][2]][1]
+        return ServiceMatch(None, " ".join(words[first:last]), first, last, not_offered=compiled.labels[winner])
+    top = best_offered
     if top <= 0.0:
         return None
-    winners = [i for i, (score, _, _) in enumerate(scores) if score == top]
-    first = min(scores[i][1] for i in winners)
-    last = max(scores[i][2] for i in winners)
-    key = compiled.keys[winners[0]] if len(winners) == 1 else None
-    return ServiceMatch(key, " ".join(words[first:last + 1]), first, last + 1)
+    winners = [i for i in offered if scores[i][0] == top]
+    first = spans[min(scores[i][1] for i in winners)][0]
+    last = spans[max(scores[i][2] for i in winners)][1]
+    keys = {compiled.keys[i] for i in winners}
+    key = compiled.keys[winners[0]] if len(keys) == 1 else None
+    return ServiceMatch(key, " ".join(words[first:last]), first, last)
+
+
+def _combined(hits: list[tuple[float, tuple[int, int, bool]]]) -> tuple[float, int, int]:
+    """The best match, plus the best one that covers other words ("toilet" + "keeps running")."""
+    hits = sorted(hits, key=lambda h: -h[0])
+    score, (first, last, _) = hits[0]
+    low, high = first, last
+    for other, (o_first, o_last, _) in hits[1:]:
+        if o_last < first or o_first > last:
+            score += other
+            low, high = min(low, o_first), max(high, o_last)
+            break
+    return score, low, high
 
 
 def _phrase_weight(phrase: _Phrase, hit: tuple[int, int, bool]) -> float:
     """Whole-phrase matches count by their words; a phrase of only generic words ("how much") counts for
     little, and one said out of order or with words in between a little less than one said as written."""
-    per_word = GENERIC_WEIGHT if set(phrase.stems) <= _generic_stems() else FULL_MATCH_WEIGHT
-    return per_word * len(phrase.stems) * (1.0 if hit[2] else SCATTERED)
+    if set(phrase.stems) <= _generic_stems():
+        weight = GENERIC_WEIGHT * len(phrase.stems)
+    elif phrase.weight == THING_WEIGHT:  # "kitchen sink" names one thing, not two
+        weight = THING_WEIGHT + THING_EXTRA_WORD * (len(phrase.stems) - 1)
+    else:
+        weight = phrase.weight * len(phrase.stems)
+    return weight * (1.0 if hit[2] else SCATTERED)
 
 
 def _full_match(phrase: _Phrase, stems: list[tuple[int, str]], positions: dict[str, list[int]],
@@ -190,7 +336,7 @@ def _negated(words: list[str], first: int, phrase: _Phrase) -> bool:
 def _partial_score(phrases: tuple[_Phrase, ...], stems: list[tuple[int, str]], positions: dict[str, list[int]],
                    spread: dict[str, int], words: list[str]) -> tuple[float, int, int]:
     generic = _generic_stems()
-    used = {s for phrase in phrases for s in phrase.stems if s in positions}
+    used = {s for phrase in phrases if not phrase.builtin_says for s in phrase.stems if s in positions}
     distinctive = {s for s in used if len(s) >= 4 and s not in generic}
     if not distinctive:
         return (0.0, 0, 0)

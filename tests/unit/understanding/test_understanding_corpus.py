@@ -10,7 +10,7 @@ from understanding_corpus import CASES, Case, instant, parse_case
 
 FIELDS = {"intent": None, "answer": None, "event_type": None, "name": None, "address": None, "postal_code": None,
           "phone": None, "use_caller_id": False, "email": None, "emergency": [], "gas_smell": False, "corrects": [],
-          "choice": None, "times": []}
+          "choice": None, "times": [], "not_offered": None, "partial_digits": None}
 TIME_EXTRAS = {"after": None, "before": None, "weekdays": [], "day_part": None}
 
 
