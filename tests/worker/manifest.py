@@ -47,7 +47,8 @@ def worker_index(app_dir: Path = ROOT, timeout: float = 120) -> dict[str, Any]:
     done = subprocess.run([sys.executable, "-I", str(PROBE), str(app_dir)], cwd=app_dir, env=host_environment(app_dir),
                           capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0:
-        raise RuntimeError(f"the worker probe crashed (exit {done.returncode}):\n{done.stderr[-4000:]}")
+        hint = "\nThe worker is not installed: make setup" if "azure_functions_runtime" in done.stderr else ""
+        raise RuntimeError(f"the worker probe crashed (exit {done.returncode}):\n{done.stderr[-4000:]}{hint}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -85,7 +86,8 @@ def _entry(name: str, bindings: list[dict[str, Any]]) -> dict[str, Any]:
 
 def from_worker(probe: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The manifest of the worker's function metadata."""
-    return {f["name"]: _entry(f["name"], f["raw_bindings"]) for f in sorted(probe["functions"], key=lambda f: f["name"])}
+    functions = sorted(probe["functions"], key=lambda f: f["name"])
+    return {f["name"]: _entry(f["name"], f["raw_bindings"]) for f in functions}
 
 
 def from_dev_host(target: Any = "function_app") -> dict[str, dict[str, Any]]:
@@ -110,8 +112,10 @@ def from_dev_host(target: Any = "function_app") -> dict[str, dict[str, Any]]:
 def differences(expected: dict, actual: dict, *, fields: tuple[str, ...] | None = None,
                 expected_label: str = "expected", actual_label: str = "actual") -> list[str]:
     """One line per missing/extra function and per differing field (only ``fields`` when given)."""
-    lines = [f"function {name}: in {expected_label} but not in {actual_label}" for name in sorted(set(expected) - set(actual))]
-    lines += [f"function {name}: in {actual_label} but not in {expected_label}" for name in sorted(set(actual) - set(expected))]
+    lines = [f"function {name}: in {expected_label} but not in {actual_label}"
+             for name in sorted(set(expected) - set(actual))]
+    lines += [f"function {name}: in {actual_label} but not in {expected_label}"
+              for name in sorted(set(actual) - set(expected))]
     for name in sorted(set(expected) & set(actual)):
         keys = fields or sorted(set(expected[name]) | set(actual[name]))
         for key in keys:

@@ -93,7 +93,8 @@ async def do_thing(payload: {payload}) -> dict:
 
 def small_app(folder: Path, *, auth: str = "ANONYMOUS", payload: str = "dict", extra_import: str = "") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "function_app.py").write_text(textwrap.dedent(SMALL_APP.format(auth=auth, payload=payload, extra_import=extra_import)))
+    source = SMALL_APP.format(auth=auth, payload=payload, extra_import=extra_import)
+    (folder / "function_app.py").write_text(textwrap.dedent(source))
     return folder
 
 
