@@ -7,22 +7,28 @@ so a slow handler in one never stalls another.
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 from collections.abc import Callable
 
 from aiohttp import web
 
-from dev.ports import free_port
+from dev.ports import listening_socket
 
 
 class BackgroundServer:
-    """An aiohttp app served from its own thread and event loop until :meth:`stop`."""
+    """An aiohttp app served from its own thread and event loop until :meth:`stop`.
+
+    The listening socket is taken when the server is made (``sock`` if given, else ``port`` or a free one,
+    see :func:`dev.ports.listening_socket`), so :attr:`port` is the server's from the first moment.
+    """
 
     def __init__(self, make_app: Callable[[], web.Application], port: int | None = None,
-                 host: str = "127.0.0.1", name: str = "server"):
+                 host: str = "127.0.0.1", name: str = "server", *, sock: socket.socket | None = None):
         self._make_app = make_app
         self.host = host
-        self.port = port or free_port(host)
+        self._sock = sock or listening_socket(host, port)
+        self.port = self._sock.getsockname()[1]
         self.name = name
         self.loop: asyncio.AbstractEventLoop | None = None
         self.app: web.Application | None = None
@@ -62,7 +68,7 @@ class BackgroundServer:
         self.app = self._make_app()
         self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port).start()
+        await web.SockSite(self._runner, self._sock).start()
 
     def call(self, coro, timeout: float = 30.0):
         """Run a coroutine on the server's loop from another thread and return its result."""
@@ -73,6 +79,7 @@ class BackgroundServer:
             self.loop.call_soon_threadsafe(self.loop.stop)
         if self._thread:
             self._thread.join(timeout=10)
+        self._sock.close()  # never started, or already closed by the runner: either way the port is free
 
     def __enter__(self) -> "BackgroundServer":
         return self.start()

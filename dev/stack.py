@@ -91,13 +91,16 @@ class LocalStack:
 
     def _start_host(self) -> None:
         from dev.host import DevHost
-        from dev.ports import free_port
-        # The app reads PUBLIC_BASE_URL when it starts (Graph notification URLs), so it is set before.
-        port = self.port or free_port()
-        self.env["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
+        from dev.ports import listening_socket
+        from shared import clock
+        # The app reads PUBLIC_BASE_URL when it starts (Graph notification URLs), so the port is taken first;
+        # the host serves on this very socket (a preferred port that is busy falls back to a free one).
+        sock = listening_socket("127.0.0.1", self.port)
+        self.env["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{sock.getsockname()[1]}"
         self.host = DevHost("function_app", env=self.env, storage_connection_string=self.azurite.connection_string,
-                            port=port)
+                            sock=sock)
         self._keep(self.host.start())
+        clock.use_clock(self.host.clock.now)  # the app's "now" is the host's controlled clock
 
     def restart_host(self):
         """Stop the development host and start a new one on the same storage, port, keys and clock offset.
@@ -106,12 +109,32 @@ class LocalStack:
         are dropped too); the new host resumes every unfinished orchestration from storage, activities in
         flight run again (at least once, as Durable promises), and calls find their state in Table Storage.
         """
+        from dev.host import DevClock
+        return self._replace_host(DevClock(start=self.host.clock.now()))  # the old clock's offset from real time
+
+    def reset(self) -> None:
+        """Back to a state a test can name: nothing running, nothing stored, empty outboxes, real time.
+
+        The host is stopped first, so that no orchestration or activity of an earlier test can write after
+        the wipe (a saga still holding a time, a notification being retried); then Frontdesk's tables
+        (Durable history included), the mailboxes' events, the Dynamics appointments, every emulator's
+        outbox, request log, faults and opt-outs are emptied, and a fresh host starts on the same port and
+        keys with a clock on real time. The Graph emulator's subscriptions are kept.
+        """
+        from dev.host import DevClock
+        self.host.stop()
+        self._wipe_emulators()
+        self._wipe_tables()
+        self._replace_host(DevClock(), stopped=True)
+
+    def _replace_host(self, clock, *, stopped: bool = False):
         import sys
 
-        from dev.host import DevClock, DevHost
+        from dev.host import DevHost
+        from shared import clock as app_clock
         old = self.host
-        clock = DevClock(start=old.clock.now())  # the same offset from real time as the old host's clock
-        old.stop()
+        if not stopped:
+            old.stop()
         from shared.services.container import reset_services
         reset_services()
         voice = sys.modules.get("shared.services.voice.service")
@@ -123,13 +146,55 @@ class LocalStack:
         new.start()
         self._started[self._started.index(old)] = new
         self.host = new
+        app_clock.use_clock(new.clock.now)
         return new
+
+    def _wipe_emulators(self) -> None:
+        """Forget outboxes, request logs, faults, opt-outs, calendar events and CRM appointments."""
+        from shared.config import load_business_config
+        config = load_business_config(str(self.business_config_path))
+        graph = self.graph
+        graph.clear_faults()
+        for mailbox in [config.business.email, *(host.mailbox for host in config.hosts)]:
+            if not mailbox:
+                continue
+            for event in graph.events(mailbox):
+                graph.delete_event(mailbox, event["id"])
+        graph.clear_outbox()
+        graph.clear_requests()
+        graph.clear_deliveries()
+        self.acs.reset()
+        self.twilio.reset()
+        self.openai.reset()
+        self.dataverse.clear_faults()
+        with self.dataverse.state.lock:
+            self.dataverse.state.tables["appointments"].clear()
+            self.dataverse.state.requests.clear()
+        from shared.services.availability import forget_cached_busy
+        forget_cached_busy()  # the app runs in this process: busy times read from the calendars just wiped
+
+    def _wipe_tables(self) -> None:
+        """Delete every row of the app's own tables (those carrying the stack's table prefix)."""
+        from azure.data.tables import TableServiceClient
+        service = TableServiceClient.from_connection_string(self.azurite.connection_string)
+        try:
+            for table in service.list_tables():
+                if not table.name.lower().startswith(self.table_prefix.lower()):
+                    continue
+                client = service.get_table_client(table.name)
+                for entity in client.list_entities(select=["PartitionKey", "RowKey"]):
+                    client.delete_entity(entity["PartitionKey"], entity["RowKey"])
+        finally:
+            service.close()
 
     def _keep(self, service):
         self._started.append(service)
         return service
 
     def stop(self) -> None:
+        if self.host is not None:
+            from shared import clock
+            clock.use_clock(None)
         while self._started:
             service = self._started.pop()
             try:

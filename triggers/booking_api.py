@@ -35,6 +35,7 @@ import azure.durable_functions as df
 import azure.functions as func
 from pydantic import ValidationError
 
+from shared import clock
 from shared.http import HttpError, error_response, json_response, parse_json_body
 from shared.logs import get_logger, log_context
 
@@ -158,7 +159,7 @@ def _availability():
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def base_url(req: func.HttpRequest) -> str:

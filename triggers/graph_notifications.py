@@ -29,6 +29,7 @@ from datetime import datetime, timezone
 import azure.durable_functions as df
 import azure.functions as func
 
+from shared import clock
 from shared.http import HttpError, error_response, http_error_response, json_response, parse_json_body
 from shared.logs import get_logger
 from shared.runtime import ensure_started
@@ -152,7 +153,7 @@ async def graph_notifications(req: func.HttpRequest, client: df.DurableOrchestra
     items = await receive(req, "graph notification")
     if isinstance(items, func.HttpResponse):
         return items
-    received_at = datetime.now(timezone.utc)
+    received_at = clock.now()
     starts: dict[str, dict] = {}
     ignored = 0
     for item, mailbox in items:
@@ -189,7 +190,7 @@ async def graph_lifecycle(req: func.HttpRequest, client: df.DurableOrchestration
     items = await receive(req, "lifecycle notification")
     if isinstance(items, func.HttpResponse):
         return items
-    minute = datetime.now(timezone.utc).strftime("%Y%m%d%H%M")
+    minute = clock.now().strftime("%Y%m%d%H%M")
     starts: dict[str, dict] = {}
     ignored = 0
     for item, mailbox in items:

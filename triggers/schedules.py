@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 import azure.durable_functions as df
 import azure.functions as func
 
+from shared import clock
 from shared.logs import get_logger
 from shared.runtime import ensure_started
 
@@ -48,4 +49,4 @@ async def keep_subscriptions(timer: func.TimerRequest, client: df.DurableOrchest
 async def resync_calendars(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     """The daily calendarView delta resync of every host mailbox (``resync_all``)."""
     ensure_started()
-    await _start_singleton(client, "resync_all", resync_instance_id(datetime.now(timezone.utc)))
+    await _start_singleton(client, "resync_all", resync_instance_id(clock.now()))

@@ -68,6 +68,27 @@ class DevClock:
         self._notify()
         return self.now()
 
+    def travel_to(self, moment: datetime) -> datetime:
+        """Make "now" ``moment`` (forward or back) and let time flow from there (a frozen clock stays frozen).
+
+        For choosing the hour a test or the demo runs at. Going back never fires a timer early (timers
+        simply wait longer); going forward fires the due ones before this returns, as :meth:`advance` does.
+        """
+        moment = _aware(moment)
+        with self._lock:
+            if self._frozen_at is not None:
+                self._frozen_at, self._offset = moment, timedelta(0)
+            else:
+                self._offset = moment - utc_now()
+        self._notify()
+        return self.now()
+
+    def reset(self) -> None:
+        """Back to real time, flowing."""
+        with self._lock:
+            self._frozen_at, self._offset = None, timedelta(0)
+        self._notify()
+
     def seconds_until(self, moment: datetime) -> float | None:
         """Real seconds until ``moment`` is reached, or None if only :meth:`advance` can get there."""
         remaining = (moment - self.now()).total_seconds()

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import secrets
+import socket
 import sys
 import threading
 from collections.abc import Awaitable, Callable
@@ -20,7 +21,7 @@ from dev.host.rpc import DurableApi, client_binding_json
 from dev.host.server import HostApp, Keys
 from dev.host.store import InstanceStore
 from dev.host.worker import Invoker, worker_loop
-from dev.ports import free_port
+from dev.ports import listening_socket
 from dev.serving import BackgroundServer
 from shared.logs import get_logger
 
@@ -41,12 +42,14 @@ class DevHost:
                  function_keys: dict[str, str | dict[str, str]] | None = None, port: int | None = None,
                  bind: str = "127.0.0.1", route_prefix: str | None = None, clock: DevClock | None = None,
                  host_json: str | Path | None = None, max_sync_workers: int = 16,
-                 cors_origins: list[str] | None = None, resume: bool = True):
+                 cors_origins: list[str] | None = None, resume: bool = True, sock: socket.socket | None = None):
         self._target = app
         self.env = dict(env or {})
         self.clock = clock or DevClock()
         self.bind = bind
-        self.port = port or free_port(bind)
+        # Bound and listening from here on, so nothing else can take the port before the server serves it.
+        self._sock = sock or listening_socket(bind, port, fallback=False)
+        self.port = self._sock.getsockname()[1]
         self._storage = storage_connection_string
         self._task_hub = task_hub
         self._route_prefix = route_prefix
@@ -86,10 +89,12 @@ class DevHost:
     def start(self) -> "DevHost":
         if self._server is not None:
             raise RuntimeError("this development host is already running")
+        if self._sock.fileno() == -1:  # started again after a stop: take the same port back
+            self._sock = listening_socket(self.bind, self.port, fallback=False)
         self._apply_env()
         try:
             self._prepare()
-            self._server = BackgroundServer(self._http.make_app, port=self.port, host=self.bind, name="devhost")
+            self._server = BackgroundServer(self._http.make_app, host=self.bind, name="devhost", sock=self._sock)
             self._server.start(timeout=60)
         except BaseException:
             self._server = None

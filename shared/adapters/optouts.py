@@ -25,6 +25,7 @@ import re
 from datetime import datetime, timezone
 from typing import Literal
 
+from shared import clock
 from shared.config import Settings
 from shared.errors import ConflictError, ExternalServiceError, ForbiddenError, ThrottledError, TransientError
 from shared.logs import get_logger, mask_phone
@@ -129,7 +130,7 @@ class OptOutStore:
         from azure.core import MatchConditions
         from azure.core.exceptions import AzureError, ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
         from azure.data.tables import UpdateMode
-        at = (at or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        at = (at or clock.now()).astimezone(timezone.utc)
         table = await self._table()
         partition, row = row_keys(e164)
         entity = {"PartitionKey": partition, "RowKey": row, "OptedOut": opted_out, "Masked": mask_phone(e164),

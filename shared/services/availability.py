@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
+from shared import clock
 from shared.domain.availability import Claim, Slot, check_slot, find_slots
 from shared.domain.business import BusinessConfig, EventType, Host
 from shared.domain.booking import Booking
@@ -143,7 +144,7 @@ class AvailabilityService:
                  now: Callable[[], datetime] | None = None):
         self.services = services
         self.cache = BusyCache(busy_cache_seconds)
-        self._now = now or (lambda: datetime.now(UTC))
+        self._now = now or clock.now
 
     @property
     def config(self) -> BusinessConfig:

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
+from shared import clock
 from shared.domain.availability import host_availability
 from shared.domain.booking import Booking, BookingStatus, Notifications
 from shared.domain.business import BusinessConfig, EventType, Host
@@ -620,7 +621,7 @@ _EXPECTED_STATUS = {"created": BookingStatus.CONFIRMED, "rescheduled": BookingSt
 
 
 def _real_now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 async def notify(services, channel: Channel, booking_id: str, change: Change, change_id: str,

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
+from shared import clock
 from shared.domain.booking import Booking, BookingStatus, Notifications
 from shared.errors import ConflictError, NotFoundError, PermanentError
 from shared.logs import get_logger, log_context
@@ -366,7 +367,7 @@ async def _remember_appointment(services, booking_id: str, appointment_id: str) 
         if stored is None or stored.value.crm_appointment_id == appointment_id:
             return
         try:
-            now = datetime.now(UTC)
+            now = clock.now()
             await services.bookings.save(stored.value.with_crm_appointment(appointment_id, now), stored.etag)
             return
         except ConflictError:

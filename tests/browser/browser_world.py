@@ -170,9 +170,10 @@ class OutsideWorld:
     _servers: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        from dev.ports import free_port
-        self.site_port = free_port()
-        self.crm_port = free_port()
+        from dev.ports import listening_socket
+        self._sockets = {"site": listening_socket("127.0.0.1"), "crm": listening_socket("127.0.0.1")}
+        self.site_port = self._sockets["site"].getsockname()[1]
+        self.crm_port = self._sockets["crm"].getsockname()[1]
 
     @property
     def site_origin(self) -> str:
@@ -184,8 +185,8 @@ class OutsideWorld:
 
     def start(self) -> "OutsideWorld":
         from dev.serving import BackgroundServer
-        for port, name in ((self.site_port, "site"), (self.crm_port, "crm")):
-            self._servers.append(BackgroundServer(self.make_app, port=port, name=f"outside-{name}").start())
+        for name, sock in self._sockets.items():
+            self._servers.append(BackgroundServer(self.make_app, sock=sock, name=f"outside-{name}").start())
         return self
 
     def stop(self) -> None:

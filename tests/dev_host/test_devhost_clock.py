@@ -38,3 +38,23 @@ def test_listeners_hear_every_move():
     clock.advance(timedelta(seconds=1))
     clock.unfreeze()
     assert len(heard) == 3
+
+
+def test_travel_goes_back_and_forth_and_flows_from_there():
+    clock = DevClock()
+    saturday = datetime(2031, 3, 8, 16, 0, tzinfo=timezone.utc)
+    assert abs((clock.travel_to(saturday) - saturday).total_seconds()) < 1
+    earlier = datetime(2027, 1, 6, 13, 30, tzinfo=timezone.utc)
+    assert abs((clock.travel_to(earlier) - earlier).total_seconds()) < 1  # back in time too
+    time.sleep(0.02)
+    assert clock.now() > earlier and not clock.frozen
+    clock.reset()
+    assert abs((clock.now() - datetime.now(timezone.utc)).total_seconds()) < 1
+
+
+def test_a_frozen_clock_stays_frozen_where_it_travelled():
+    clock = DevClock(frozen=True)
+    moment = datetime(2030, 11, 3, 7, 30, tzinfo=timezone.utc)
+    clock.travel_to(moment)
+    time.sleep(0.02)
+    assert clock.now() == moment and clock.frozen

@@ -3,10 +3,11 @@
 ``stack`` is the whole local stack (Azurite, all emulators, the development host serving ``function_app``)
 started once per pytest session with a table prefix unique to the session, outbound webhooks pointing
 at ``webhook_sink`` (a receiver recording every delivery), and the business's office mailbox seeded in
-the Graph emulator (the owner e-mail is sent from it). ``clean_stack`` is the same stack after wiping
-what earlier tests left behind: emulator outboxes, request logs, faults and opt-outs, every event in the
-host mailboxes, Dataverse appointments, webhook deliveries, and Frontdesk's own table rows (claims,
-bookings...). Tests that want to see only their own effects use ``clean_stack``.
+the Graph emulator (the owner e-mail is sent from it). ``clean_stack`` is the same stack reset
+(``LocalStack.reset``): the host restarted so nothing an earlier test started is still running, then
+emulator outboxes, request logs, faults and opt-outs, every event in the mailboxes, Dataverse
+appointments, webhook deliveries and Frontdesk's own table rows wiped, and the clock back on real time.
+Tests that want to see only their own effects use ``clean_stack``.
 """
 
 from __future__ import annotations
@@ -93,48 +94,25 @@ def business(stack):
 
 
 @pytest.fixture
-def clean_stack(stack, business, webhook_sink):
-    """The session's stack with emulator state and Frontdesk's tables wiped, so a test sees only its own effects."""
-    wipe_emulators(stack, business)
+def clean_stack(stack, webhook_sink):
+    """The session's stack reset to a state the test can name (see ``LocalStack.reset``): nothing running,
+    empty tables, calendars and outboxes, the clock on real time; webhook deliveries forgotten too."""
+    stack.reset()
     webhook_sink.reset()
-    wipe_frontdesk_tables(stack)
     yield stack
     stack.graph.clear_faults()
     stack.dataverse.clear_faults()
     stack.acs.reset()
 
 
-def wipe_emulators(stack, business) -> None:
-    """Forget outboxes, request logs, faults, opt-outs, calendar events and CRM appointments."""
-    graph = stack.graph
-    graph.clear_faults()
-    for host in business.hosts:
-        for event in graph.events(host.mailbox):
-            graph.delete_event(host.mailbox, event["id"])
-    graph.clear_outbox()
-    graph.clear_requests()
-    # The host runs in this process: forget the busy times it cached from the calendars just wiped.
-    from shared.services.availability import forget_cached_busy
-    forget_cached_busy()
-    graph.clear_deliveries()
-    stack.acs.reset()
-    stack.twilio.reset()
-    stack.dataverse.clear_faults()
-    with stack.dataverse.state.lock:
-        stack.dataverse.state.tables["appointments"].clear()
-        stack.dataverse.state.requests.clear()
+@pytest.fixture
+def local_time(request, clean_stack):
+    """Run the test at a named local time of the business (``tests/e2e/local_times.py``): parametrize it
+    ``indirect`` with names from ``local_times.ALL``. The stack's clock (which the whole app reads) jumps
+    there and flows on; the value is that instant (aware UTC), or the real now for ``real``."""
+    from local_times import resolve
+    moment = resolve(request.param)
+    if moment is None:
+        return clean_stack.host.clock.now()
+    return clean_stack.host.clock.travel_to(moment)
 
-
-def wipe_frontdesk_tables(stack) -> None:
-    """Delete every row of the app's own tables (those carrying the stack's table prefix)."""
-    from azure.data.tables import TableServiceClient
-    service = TableServiceClient.from_connection_string(stack.azurite.connection_string)
-    try:
-        for table in service.list_tables():
-            if not table.name.startswith(stack.table_prefix):
-                continue
-            client = service.get_table_client(table.name)
-            for entity in client.list_entities(select=["PartitionKey", "RowKey"]):
-                client.delete_entity(entity["PartitionKey"], entity["RowKey"])
-    finally:
-        service.close()

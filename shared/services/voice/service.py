@@ -26,6 +26,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared import clock as app_clock
 from shared.domain.dialog import (CallState, DialEnded, DialogContext, Heard, HungUp, Listen, Silence, Step, advance,
                                   parse_office_hours, start)
 from shared.domain.phones import try_e164
@@ -104,7 +105,7 @@ class VoiceService:
     def __init__(self, services, *, clock: Callable[[], datetime] | None = None, language: Any = ...):
         self.services = services
         self.settings = services.settings
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock or app_clock.now
         self._options = services.settings.voice
         self._office_hours = parse_office_hours(self._options.office_hours)
         self._language = language

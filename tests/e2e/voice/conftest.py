@@ -23,10 +23,10 @@ async def phone(stack):
 
 
 @pytest.fixture
-def receptionist(stack):
+def receptionist(clean_stack):
     from shared.services.voice import get_voice_service
     service = get_voice_service()
-    control = Receptionist(service, stack)
+    control = Receptionist(service, clean_stack)
     yield control
     control.restore()
 

@@ -50,11 +50,12 @@ class Receptionist:
         get_availability_service(service.services).cache.clear()
 
     def at(self, weekday: str | None, wall: str) -> datetime:
-        """Make the receptionist's "now" the next ``weekday`` at ``wall`` (Chicago), moving on in real time."""
-        target = next_local(weekday, wall)
-        offset = target - datetime.now(UTC)
-        self.service.clock = lambda: datetime.now(UTC) + offset
-        return target
+        """Make the stack's "now" the next ``weekday`` at ``wall`` (Chicago), moving on in real time.
+
+        The whole app reads the development host's clock (``shared.clock``): the receptionist, the booking
+        saga's timers, availability and minimum notice all agree on the hour the test chose.
+        """
+        return self.stack.host.clock.travel_to(next_local(weekday, wall))
 
     def configure(self, **options) -> None:
         """Change ``VOICE__*`` options, e.g. ``transfer_number=TRANSFER``."""
@@ -74,6 +75,7 @@ class Receptionist:
 
     def restore(self) -> None:
         clock, options, language = self._saved
+        self.stack.host.clock.reset()
         self.service.clock = clock
         self.service.options = options
         self.service.language = language

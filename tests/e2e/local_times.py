@@ -1,0 +1,61 @@
+"""The local times of day the time-sensitive end-to-end tests run at, as named moments of the business's clock.
+
+The receptionist's greeting, "as soon as possible", minimum notice, lunch breaks and closing time all
+depend on the hour. These moments make the hour an input of a test: each names a wall-clock time in the
+business's zone (America/Chicago), resolved to the next such moment after real time, so a test runs at
+"16:55 on a Thursday, just before closing" whatever hour CI happens to start. ``real`` keeps a test on
+the real clock too, so the default path stays tested.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+UTC = timezone.utc
+BUSINESS_ZONE = ZoneInfo("America/Chicago")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+# name -> (weekday or "dst-sunday", wall clock)
+MOMENTS: dict[str, tuple[str, str]] = {
+    "before-opening": ("wed", "07:30"),
+    "mid-morning": ("wed", "10:15"),
+    "lunch": ("thu", "12:15"),
+    "just-before-closing": ("thu", "16:55"),
+    "saturday": ("sat", "10:00"),
+    "dst-sunday": ("dst-sunday", "09:00"),
+}
+ALL = [*MOMENTS, "real"]
+
+
+def resolve(name: str, *, after: datetime | None = None, zone: ZoneInfo = BUSINESS_ZONE) -> datetime | None:
+    """The UTC instant of the named moment next after ``after`` (real now); None for ``real``."""
+    if name == "real":
+        return None
+    day_name, wall = MOMENTS[name]
+    after = (after or datetime.now(UTC)).astimezone(zone)
+    clock = time.fromisoformat(wall)
+    days = _dst_sundays(after.date(), zone) if day_name == "dst-sunday" else _weekdays(after.date(), day_name)
+    for day in days:
+        moment = datetime.combine(day, clock, tzinfo=zone)
+        if moment > after + timedelta(minutes=5):
+            return moment.astimezone(UTC)
+    raise AssertionError(f"no {name} moment found after {after}")
+
+
+def _weekdays(start: date, weekday: str):
+    for ahead in range(0, 15):
+        day = start + timedelta(days=ahead)
+        if WEEKDAYS[day.weekday()] == weekday:
+            yield day
+
+
+def _dst_sundays(start: date, zone: ZoneInfo):
+    """Sundays on which the zone's offset changes (spring forward, fall back), from ``start`` on."""
+    for ahead in range(0, 800):
+        day = start + timedelta(days=ahead)
+        if day.weekday() != 6:
+            continue
+        midnight = datetime.combine(day, time(0), tzinfo=zone)
+        if midnight.utcoffset() != (midnight + timedelta(days=1)).utcoffset():
+            yield day
