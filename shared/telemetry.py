@@ -35,7 +35,11 @@ CALL_ENDED = "call.ended"
 BOOKING_OUTCOMES = frozenset({"confirmed", "conflict", "expired", "declined", "failed", "cancelled", "rescheduled"})
 CALL_OUTCOMES = frozenset({"booked", "message_taken", "transferred", "handoff", "after_hours", "emergency",
                            "abandoned", "failed"})
-EVENT_OUTCOMES: dict[str, frozenset[str]] = {BOOKING_OUTCOME: BOOKING_OUTCOMES, CALL_ENDED: CALL_OUTCOMES}
+# One per retention run (shared/services/retention.py), with deleted_<kind> counts as dimensions.
+RETENTION_RUN = "retention.run"
+RETENTION_OUTCOMES = frozenset({"complete", "partial", "failed"})
+EVENT_OUTCOMES: dict[str, frozenset[str]] = {BOOKING_OUTCOME: BOOKING_OUTCOMES, CALL_ENDED: CALL_OUTCOMES,
+                                             RETENTION_RUN: RETENTION_OUTCOMES}
 
 # Frontdesk serves HTTP through the Functions host, not a Python web framework: those instrumentations stay off.
 INSTRUMENTATIONS = {

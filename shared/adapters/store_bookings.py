@@ -12,6 +12,9 @@ Start, End, Version). Saves are ETag-conditional: a stale ETag raises ``Conflict
 - ``host:<host id>`` / ``<start>|<booking id>``: the host's bookings by start time (round-robin counts,
   daily limits).
 
+The customer's phone and e-mail are indexed in ``privacyindex`` (shared/adapters/store_privacy.py), by hash,
+so an export or erasure request finds the person's bookings without reading them all.
+
 A booking and its index rows live in different partitions, so they cannot change in one transaction.
 Index rows are therefore hints, written BEFORE the booking row and checked against it on every lookup:
 a crash can leave a stale hint (filtered out on read), never a booking its index cannot find. Saves
@@ -25,8 +28,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from shared.adapters.store_privacy import PrivacyIndex, Subject, subjects_of
 from shared.adapters.store_tables import (as_utc, etag_of, get_table, instant_key, pack_json, request_id_of,
-                                          safe_key, storage_error, translated_errors, unpack_json)
+                                          safe_key, storage_error, translated_errors, unpack_json, unsafe_key)
 from shared.config import Settings
 from shared.domain.booking import Booking
 from shared.errors import ConflictError, NotFoundError
@@ -75,6 +79,11 @@ def _idempotency_partition(key: str) -> str:
     return "idem:" + safe_key(key)
 
 
+def _subjects(booking: Booking) -> set[Subject]:
+    """The people a booking names (its customer's phone and e-mail), for the personal-data index."""
+    return subjects_of(phones=(booking.customer.phone,), emails=(booking.customer.email,))
+
+
 def _index_keys(booking: Booking) -> set[tuple[str, str]]:
     rows = [_host_row(booking), _event_row(booking)]
     return {(row["PartitionKey"], row["RowKey"]) for row in rows if row is not None}
@@ -85,6 +94,7 @@ class BookingStore:
 
     def __init__(self, settings: Settings):
         self._settings = settings
+        self._privacy = PrivacyIndex(settings)
 
     async def _tables(self):
         return await asyncio.gather(get_table(self._settings, "bookings"), get_table(self._settings, "bookingindex"))
@@ -154,7 +164,59 @@ class BookingStore:
         except AzureError as exc:
             raise storage_error(exc, "save booking") from exc
         await self._delete_index_rows(index, old_keys - new_keys)
+        await self._privacy.remove(_subjects(current.value) - _subjects(booking), "booking", booking.id)
         return Stored(booking, etag_of(result))
+
+    # ------------------------------------------------------------ retention
+
+    async def list_ended(self, before: datetime, limit: int) -> list[str]:
+        """Ids of up to ``limit`` bookings whose appointment ended before ``before`` (filtered by the service)."""
+        bookings, _ = await self._tables()
+        ids: list[str] = []
+        with translated_errors("list ended bookings"):
+            async for row in bookings.query_entities("RowKey eq @row and End lt @before",
+                                                     parameters={"row": BOOKING_ROW, "before": before},
+                                                     select=["PartitionKey"], results_per_page=min(limit, 1000)):
+                ids.append(unsafe_key(row["PartitionKey"]))
+                if len(ids) >= limit:
+                    break
+        return ids
+
+    async def delete(self, booking_id: str) -> int:
+        """Delete a booking with its index rows and idempotency record; returns the rows deleted (0: gone)."""
+        stored = await self.get(booking_id)
+        if stored is None:
+            return 0
+        booking = stored.value
+        bookings, index = await self._tables()
+        keys = _index_keys(booking)
+        if booking.idempotency_key:
+            keys.add((_idempotency_partition(booking.idempotency_key), INDEX_ROW))
+        # Hints first, the booking row last: a crash in between leaves the booking findable by id, and the
+        # next run deletes it again.
+        await self._delete_index_rows(index, keys)
+        await self._privacy.remove(_subjects(booking), "booking", booking.id)
+        with translated_errors("delete booking"):
+            await bookings.delete_entity(safe_key(booking.id), BOOKING_ROW)
+        return 1 + len(keys)
+
+    async def list_idempotency_keys(self, before: datetime, limit: int) -> list[str]:
+        """Idempotency keys first used before ``before`` (up to ``limit``)."""
+        _, index = await self._tables()
+        keys: list[str] = []
+        query = "PartitionKey ge @lo and PartitionKey lt @hi and CreatedAt lt @before"
+        with translated_errors("list idempotency records"):
+            async for row in index.query_entities(query, parameters={"lo": "idem:", "hi": "idem;", "before": before},
+                                                  select=["PartitionKey"], results_per_page=min(limit, 1000)):
+                keys.append(unsafe_key(row["PartitionKey"].removeprefix("idem:")))
+                if len(keys) >= limit:
+                    break
+        return keys
+
+    async def delete_idempotency_record(self, key: str) -> None:
+        """Forget an idempotency key (a retry with it after this books afresh; docs/SECURITY.md)."""
+        _, index = await self._tables()
+        await self._delete_index_rows(index, [(_idempotency_partition(key), INDEX_ROW)])
 
     # ------------------------------------------------------------ index rows
 
@@ -162,7 +224,8 @@ class BookingStore:
         from azure.data.tables import UpdateMode
         rows = [row for row in (_host_row(booking), _event_row(booking)) if row is not None]
         with translated_errors("index booking"):
-            await asyncio.gather(*(index.upsert_entity(row, mode=UpdateMode.REPLACE) for row in rows))
+            await asyncio.gather(*(index.upsert_entity(row, mode=UpdateMode.REPLACE) for row in rows),
+                                 self._privacy.add(_subjects(booking), "booking", booking.id))
 
     async def _delete_index_rows(self, index, keys: Iterable[tuple[str, str]]) -> None:
         with translated_errors("drop booking index"):

@@ -166,6 +166,38 @@ class ClaimStore:
                 intervals.append(ClaimedInterval(claim.holder_id, claim.kind, row.granule, row_end, claim.expires_at))
         return intervals
 
+    async def purge_before(self, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` claim rows of granules that started before ``before`` (retention).
+
+        Past granules can no longer be claimed (minimum notice), so the deletes need no ETag; they go in
+        entity-group transactions of at most 100 rows of one host each. Returns how many rows went.
+        """
+        from azure.data.tables import TableTransactionError
+        table = await get_table(self._settings, "claims")
+        by_host: dict[str, list[str]] = {}
+        taken = 0
+        with translated_errors("list past claims"):
+            async for row in table.query_entities("RowKey lt @before", parameters={"before": instant_key(before)},
+                                                  select=["PartitionKey", "RowKey"],
+                                                  results_per_page=min(limit, 1000)):
+                by_host.setdefault(row["PartitionKey"], []).append(row["RowKey"])
+                taken += 1
+                if taken >= limit:
+                    break
+        deleted = 0
+        for partition, rows in by_host.items():
+            for batch in chunked(rows, MAX_TRANSACTION_OPERATIONS):
+                operations = [("delete", {"PartitionKey": partition, "RowKey": row}) for row in batch]
+                with translated_errors("purge claims"):
+                    try:
+                        await table.submit_transaction(operations)
+                    except TableTransactionError:
+                        # A row deleted meanwhile (an overlapping run) fails the whole batch: go one by one,
+                        # where a missing row is no error.
+                        await asyncio.gather(*(table.delete_entity(partition, row) for row in batch))
+                deleted += len(batch)
+        return deleted
+
     # ------------------------------------------------------------ claiming one chunk
 
     async def _claim_chunk(self, table, host_id: str, chunk: Sequence[datetime], holder_id: str, kind: ClaimKind,

@@ -11,6 +11,7 @@ mailbox's row, so ``upsert`` takes the ETag from ``get`` when the caller wants t
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from shared.adapters.store_tables import (as_utc, check_string, etag_of, get_table, safe_key, translated_errors,
@@ -130,6 +131,18 @@ class SubscriptionStore:
         if stored is None or stored.value.subscription_id != subscription_id:
             return None  # a stale hint: the mailbox has a newer subscription
         return stored
+
+    async def purge_expired(self, before: datetime) -> int:
+        """Forget the records of subscriptions that expired before ``before`` and were never renewed.
+
+        The keeper renews live mailboxes every few hours, so such a record belongs to a mailbox no longer
+        configured (a technician who left). Returns how many records went.
+        """
+        expired = [stored.value.mailbox for stored in await self.list_all()
+                   if stored.value.expires_at is not None and stored.value.expires_at < before]
+        for mailbox in expired:
+            await self.delete(mailbox)
+        return len(expired)
 
     async def _drop_index(self, subscription_id: str) -> None:
         table = await self._table()

@@ -1,0 +1,257 @@
+"""Export and erasure of one person's data (GDPR / CCPA requests), given their phone number or e-mail address.
+
+Finding the person reads no table whole: ``privacyindex`` (shared/adapters/store_privacy.py) names, by the
+hash of the phone or e-mail, the bookings and calls that mention them; each hint is checked against its
+record. A call also leads to the bookings it made (their ids derive from the CallSid), and a booking to its
+sagas (Durable instance ids start with the booking id).
+
+**Export** is everything Frontdesk holds about the person: bookings (with the outcome of each notification:
+text, e-mail, Dynamics, webhooks), voice call state with what the caller said, the SMS opt-out record, and
+the inputs and outputs of the Durable instances that carried them. Outlook events and Dynamics appointments
+belong to the business's own systems of record: the export lists their ids so IT can act there
+(docs/SECURITY.md).
+
+**Erasure** then removes it:
+
+- bookings keep a skeleton without personal data (id, status, event type, host, times, Outlook/Dynamics
+  ids, notification statuses), so claims, round-robin counts and reporting stay consistent; the customer
+  becomes ``[erased]`` and every other occurrence of their name, number, address or notes is scrubbed;
+- call state (the transcript) is deleted;
+- Durable history carrying the person is purged, once its instance has finished. A booking whose saga is
+  still running is left untouched and reported as pending (the saga would write the customer back): ask
+  again once it has finished (202);
+- the index rows go with the records; the opt-out record is kept (it holds a hash and a masked number,
+  and proves consent: docs/SECURITY.md).
+
+Running an erasure again is harmless: what is gone is not found again.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from shared import clock
+from shared.logs import get_logger, mask_phone
+
+log = get_logger(__name__)
+
+ERASED = "[erased]"
+TERMINAL = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
+_MIN_SCRUB_CHARS = 3  # shorter values ("A") would scrub unrelated text
+
+
+class NoSubject(ValueError):
+    """Neither a usable phone number nor an e-mail address was given."""
+
+
+@dataclass
+class Person:
+    """Everything found about one person, as read before any change."""
+
+    phone: str | None
+    email: str | None
+    bookings: list = field(default_factory=list)  # Stored[Booking]
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (CallSid, state)
+    instances: list[dict[str, Any]] = field(default_factory=list)
+    opt_out: dict[str, Any] | None = None
+
+    def export(self) -> dict[str, Any]:
+        bookings = [stored.value for stored in self.bookings]
+        return {
+            "subject": {"phone": self.phone, "email": self.email},
+            "generatedAt": clock.now().isoformat(),
+            "bookings": [booking.model_dump(mode="json", by_alias=True) for booking in bookings],
+            "notifications": [{"bookingId": booking.id,
+                               **booking.notifications.model_dump(mode="json", by_alias=True)}
+                              for booking in bookings],
+            "calls": [{"callSid": sid, "state": state} for sid, state in self.calls],
+            "durableInstances": self.instances,
+            "optOut": self.opt_out,
+            "systemsOfRecord": {
+                "outlookEvents": [{"bookingId": b.id, "mailbox": b.outlook_mailbox, "eventId": b.outlook_event_id}
+                                  for b in bookings if b.outlook_event_id],
+                "dynamicsAppointments": [
+                    {"bookingId": b.id, "appointmentId": b.crm_appointment_id,
+                     "regarding": ({"entity": b.context.dynamics_record_type, "id": b.context.dynamics_record_id}
+                                   if b.context.dynamics_record_id else None)}
+                    for b in bookings if b.crm_appointment_id or b.context.dynamics_record_id],
+            },
+        }
+
+
+def subject_of(phone: str | None, email: str | None, default_region: str = "US") -> tuple[str | None, str | None]:
+    """The phone as E.164 and the e-mail in lower case; ``NoSubject`` when neither is usable."""
+    from shared.domain.phones import try_e164
+    phone = (phone or "").strip() or None
+    email = (email or "").strip().lower() or None
+    e164 = try_e164(phone, default_region) if phone else None
+    if phone and e164 is None:
+        raise NoSubject("phone is not a phone number")
+    if email is not None and not re.fullmatch(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}", email):
+        raise NoSubject("email is not an e-mail address")
+    if e164 is None and email is None:
+        raise NoSubject("give a phone number, an e-mail address or both")
+    return e164, email
+
+
+# ---------------------------------------------------------------- finding
+
+async def find_person(services, client, phone: str | None, email: str | None) -> Person:
+    """Read everything Frontdesk holds about the person (no change is made)."""
+    from shared.adapters.store_privacy import PrivacyIndex, call_subjects, read_opt_out, subjects_of
+    from shared.services.voice.actions import booking_id_of
+
+    person = Person(phone, email)
+    subjects = subjects_of(phones=(phone,), emails=(email,))
+    index = PrivacyIndex(services.settings)
+    hints: set[tuple[str, str]] = set()
+    for subject in subjects:
+        hints.update(await index.find(subject))
+
+    booking_ids = {record_id for kind, record_id in hints if kind == "booking"}
+    for sid in sorted(record_id for kind, record_id in hints if kind == "call"):
+        stored = await services.calls.get(sid)
+        if stored is None or not (call_subjects(stored.value) & subjects):
+            continue  # a stale hint
+        person.calls.append((sid, stored.value))
+        attempts = int(((stored.value.get("dialog") or {}).get("attempts")) or 0)
+        booking_ids.update(booking_id_of(f"{sid}/{n}") for n in range(1, attempts + 1))
+
+    call_bookings = {booking_id_of(f"{sid}/{n}") for sid, state in person.calls
+                     for n in range(1, int((state.get("dialog") or {}).get("attempts") or 0) + 1)}
+    for booking_id in sorted(booking_ids):
+        stored = await services.bookings.get(booking_id)
+        if stored is None:
+            continue
+        customer = stored.value.customer
+        named = any(s.matches(customer.phone if s.kind == "phone" else customer.email) for s in subjects)
+        if named or booking_id in call_bookings:
+            person.bookings.append(stored)
+
+    for stored in person.bookings:
+        person.instances.extend(await _instances(client, stored.value.id))
+    if phone:
+        person.opt_out = await read_opt_out(services.settings, phone)
+    return person
+
+
+async def _instances(client, booking_id: str) -> list[dict[str, Any]]:
+    """The booking's sagas with their inputs and outputs (instance ids start with the booking id)."""
+    found = []
+    for listed in await client.get_status_by(instance_id_prefix=booking_id):
+        status = await client.get_status(listed.instance_id, show_input=True)
+        if not status:
+            continue
+        found.append({"instanceId": status.instance_id, "bookingId": booking_id, "name": status.name,
+                      "runtimeStatus": getattr(status.runtime_status, "value", status.runtime_status),
+                      "createdTime": _iso(status.created_time), "lastUpdatedTime": _iso(status.last_updated_time),
+                      "input": _decoded(status.input_), "output": _decoded(status.output),
+                      "customStatus": _decoded(status.custom_status)})
+    return found
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _decoded(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+# ---------------------------------------------------------------- erasing
+
+async def erase_person(services, client, phone: str | None, email: str | None) -> tuple[dict[str, Any], bool]:
+    """Export, then erase, what Frontdesk holds about the person. Returns the report and whether it is complete."""
+    person = await find_person(services, client, phone, email)
+    report: dict[str, Any] = {"export": person.export(), "erased": {"bookings": 0, "calls": 0, "durableInstances": 0},
+                              "pending": [], "kept": []}
+    running = {instance["bookingId"] for instance in person.instances if instance["runtimeStatus"] not in TERMINAL}
+    for instance in person.instances:
+        if instance["runtimeStatus"] not in TERMINAL:
+            report["pending"].append({"instanceId": instance["instanceId"], "runtimeStatus": instance["runtimeStatus"],
+                                      "reason": "still running; ask again once it has finished"})
+            continue
+        purged = await client.purge_instance_history(instance["instanceId"])
+        report["erased"]["durableInstances"] += int(getattr(purged, "instances_deleted", 0) or 0)
+
+    secrets = _secrets_of(person)
+    for stored in person.bookings:
+        if stored.value.id in running:
+            continue  # its saga would write the customer back; erased when asked again after it finished
+        await _anonymise_booking(services, stored, secrets)
+        report["erased"]["bookings"] += 1
+
+    for sid, _ in person.calls:
+        await services.calls.delete(sid)
+        report["erased"]["calls"] += 1
+
+    if person.opt_out is not None:
+        report["kept"].append({"record": "smsOptOut", "maskedNumber": person.opt_out.get("maskedNumber"),
+                               "why": "proof of the person's SMS consent choice (TCPA / CTIA); holds only a hash "
+                                      "and a masked number"})
+    log.info("personal data erased for %s: %d bookings, %d calls, %d instances, %d pending",
+             mask_phone(phone) if phone else "an e-mail address", report["erased"]["bookings"],
+             report["erased"]["calls"], report["erased"]["durableInstances"], len(report["pending"]))
+    return report, not report["pending"]
+
+
+def _secrets_of(person: Person) -> list[str]:
+    """Every personal value to scrub from what is kept: the subject's and each booking customer's."""
+    values = {person.phone, person.email}
+    for stored in person.bookings:
+        customer = stored.value.customer
+        values.update({customer.name, customer.phone, customer.email, customer.address, customer.postal_code,
+                       customer.notes})
+    for _, state in person.calls:
+        details = (state.get("dialog") or {}).get("details") or {}
+        values.update({details.get("name"), details.get("address"), details.get("phone"), details.get("email")})
+    usable = {value.strip() for value in values if value and len(value.strip()) >= _MIN_SCRUB_CHARS}
+    return sorted(usable - {ERASED}, key=len, reverse=True)
+
+
+def scrubbed(value: Any, secrets: list[str]) -> Any:
+    """``value`` (JSON) with every occurrence of each secret, in any case, replaced by ``[erased]``."""
+    if isinstance(value, str):
+        for secret in secrets:
+            value = re.sub(re.escape(secret), ERASED, value, flags=re.IGNORECASE)
+        return value
+    if isinstance(value, list):
+        return [scrubbed(item, secrets) for item in value]
+    if isinstance(value, dict):
+        return {key: scrubbed(item, secrets) for key, item in value.items()}
+    return value
+
+
+def anonymised(booking, secrets: list[str]):
+    """The booking's non-personal skeleton: customer erased, free text scrubbed, everything else kept."""
+    from shared.domain.booking import Booking
+    data = booking.model_dump(mode="json", by_alias=True)
+    customer = data.pop("customer")
+    data = scrubbed(data, secrets + [v for v in customer.values() if isinstance(v, str) and
+                                     len(v.strip()) >= _MIN_SCRUB_CHARS])
+    data["customer"] = {"name": ERASED}
+    if data.get("outlookSync"):
+        data["outlookSync"].update(subject=None, location=None)  # Outlook's copy of the name and address
+    return Booking.model_validate(data)
+
+
+async def _anonymise_booking(services, stored, secrets: list[str]) -> None:
+    from shared.errors import ConflictError
+    for _ in range(5):
+        try:
+            await services.bookings.save(anonymised(stored.value, secrets), stored.etag)
+            return
+        except ConflictError:
+            stored = await services.bookings.get(stored.value.id)  # changed meanwhile: erase the newer version
+            if stored is None:
+                return
+    raise ConflictError("booking kept changing while being erased; ask again", service="bookings")

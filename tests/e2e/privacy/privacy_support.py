@@ -1,0 +1,73 @@
+"""Helpers of the privacy end-to-end tests: one customer's details, and a raw scan of everything in Azurite."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+UTC = timezone.utc
+CHICAGO = ZoneInfo("America/Chicago")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def next_local(weekday: str, wall: str, *, after: datetime | None = None) -> datetime:
+    """The next Chicago wall-clock ``wall`` on ``weekday`` after ``after`` (real now), in UTC."""
+    after = (after or datetime.now(UTC)).astimezone(CHICAGO)
+    hour, minute = (int(part) for part in wall.split(":"))
+    for ahead in range(0, 15):
+        day = (after + timedelta(days=ahead)).date()
+        candidate = datetime(day.year, day.month, day.day, hour, minute, tzinfo=CHICAGO)
+        if candidate > after + timedelta(minutes=5) and DAYS[candidate.weekday()] == weekday:
+            return candidate.astimezone(UTC)
+    raise AssertionError("no such wall-clock time in the next two weeks")
+
+
+def scan_azurite(connection_string: str, needles: list[str]) -> list[str]:
+    """Every place in Azurite -- any table, blob container or queue, whoever made it -- holding a needle.
+
+    Reads everything there is (entity properties and keys, blob bytes, queue messages), lower-cased, so
+    a name found in any case or inside any JSON counts. Returns ``table/pk/rk: needle`` descriptions.
+    """
+    from azure.data.tables import TableServiceClient
+    from azure.storage.blob import BlobServiceClient
+    from azure.storage.queue import QueueServiceClient
+
+    wanted = [needle.lower() for needle in needles]
+    found: list[str] = []
+
+    def check(where: str, text: str) -> None:
+        lowered = text.lower()
+        found.extend(f"{where}: {needle}" for needle in wanted if needle in lowered)
+
+    with TableServiceClient.from_connection_string(connection_string) as tables:
+        for table in tables.list_tables():
+            client = tables.get_table_client(table.name)
+            for entity in client.list_entities():
+                where = f"table {table.name}/{entity.get('PartitionKey')}/{entity.get('RowKey')}"
+                check(where, " ".join(f"{key}={value}" for key, value in entity.items()))
+    with BlobServiceClient.from_connection_string(connection_string) as blobs:
+        for container in blobs.list_containers():
+            client = blobs.get_container_client(container.name)
+            for blob in client.list_blobs(include=["metadata"]):
+                data = client.download_blob(blob.name).readall()
+                check(f"blob {container.name}/{blob.name}",
+                      f"{blob.name} {blob.metadata} " + data.decode("utf-8", errors="replace"))
+    with QueueServiceClient.from_connection_string(connection_string) as queues:
+        for queue in queues.list_queues():
+            client = queues.get_queue_client(queue.name)
+            for message in client.peek_messages(max_messages=32):
+                check(f"queue {queue.name}", str(message.content))
+    return found
+
+
+async def eventually(check, timeout: float = 20.0, interval: float = 0.1):
+    """Poll ``check()`` (sync or async) until it returns something truthy; that value (or the last one)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = check()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value or asyncio.get_running_loop().time() > deadline:
+            return value
+        await asyncio.sleep(interval)
