@@ -21,6 +21,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from pydantic.alias_generators import to_camel
 
 from shared.domain.claims import DEFAULT_GRANULE, granules, padded_interval
+from shared.domain.phones import InvalidPhoneNumber, check_e164
+from shared.domain.text import MultiLineText, PlainText, SingleLineText
 from shared.domain.timezones import zone
 
 UTC = timezone.utc
@@ -46,9 +48,13 @@ class IllegalTransition(BookingError):
 def _utc(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("must include a UTC offset (e.g. 2026-03-02T15:00:00Z)")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00-06:00 is in year 10000 in UTC: a value error, never a crash
+        raise ValueError("is outside the range of dates (years 1 to 9999 in UTC)") from None
 
 
+as_utc = _utc  # the public name: an aware datetime in UTC, or ValueError (naive, or beyond year 9999 in UTC)
 UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
 
@@ -78,19 +84,29 @@ NotificationStatus = Literal["pending", "sent", "failed", "skipped"]
 class Customer(CamelModel):
     """Who the appointment is for. Personal data: never logged unmasked."""
 
-    name: str = Field(min_length=1, max_length=200)
-    phone: str | None = Field(None, description="E.164, e.g. +15551234567")
-    email: str | None = Field(None, max_length=254)
-    address: str | None = Field(None, max_length=500)
-    postal_code: str | None = Field(None, max_length=20)
-    notes: str | None = Field(None, max_length=4000)
+    # Text rules (shared.domain.text, docs/API.md): control characters never reach SMS, mail, CRM or storage.
+    name: PlainText = Field(min_length=1, max_length=200)
+    phone: str | None = Field(None, description="E.164 and a valid number for its country, e.g. +13125550142",
+                              pattern=E164.pattern)
+    email: PlainText | None = Field(None, max_length=254)
+    address: SingleLineText | None = Field(None, max_length=500, description="line breaks become spaces")
+    postal_code: PlainText | None = Field(None, max_length=20)
+    notes: MultiLineText | None = Field(None, max_length=4000, description="line breaks are kept")
+
+    @field_validator("phone", mode="before")
+    @classmethod
+    def _e164(cls, value: Any) -> Any:
+        if isinstance(value, str) and not E164.match(value.strip()):
+            raise ValueError("must be an E.164 number such as +15551234567")
+        return value
 
     @field_validator("phone")
     @classmethod
-    def _e164(cls, value: str | None) -> str | None:
-        if value is not None and not E164.match(value):
-            raise ValueError("must be an E.164 number such as +15551234567")
-        return value
+    def _valid_number(cls, value: str | None) -> str | None:
+        try:
+            return check_e164(value) if value is not None else None
+        except InvalidPhoneNumber as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("email")
     @classmethod
@@ -105,10 +121,10 @@ class BookingContext(CamelModel):
 
     channel: Channel
     dynamics_record_type: DynamicsRecordType | None = None
-    dynamics_record_id: str | None = Field(None, max_length=100)
-    owner_id: str | None = Field(None, max_length=100, description="CRM owner of the record at booking time")
-    source: dict[str, str] = Field(default_factory=dict, description="source / UTM parameters")
-    initiated_by: str | None = Field(None, max_length=200)
+    dynamics_record_id: PlainText | None = Field(None, max_length=100)
+    owner_id: PlainText | None = Field(None, max_length=100, description="CRM owner of the record at booking time")
+    source: dict[PlainText, PlainText] = Field(default_factory=dict, description="source / UTM parameters")
+    initiated_by: PlainText | None = Field(None, max_length=200)
 
     @model_validator(mode="after")
     def _record_is_whole(self) -> "BookingContext":

@@ -49,6 +49,32 @@ def to_e164(raw: str, default_region: str = "US") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def check_e164(value: str) -> str:
+    """``value`` when it is written in E.164 *and* is a valid number for its country, else
+    :class:`InvalidPhoneNumber`. ``+10000000000`` has E.164's shape but no US number starts with 0,
+    so a text could never reach it: refusing it up front beats confirming a booking whose text fails.
+    """
+    if not is_e164(value):
+        raise InvalidPhoneNumber("must be an E.164 number such as +13125550142")
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhoneNumber(_parse_problem(exc)) from None
+    if not phonenumbers.is_possible_number(number):
+        raise InvalidPhoneNumber(f"is not a possible phone number for {_where(number)} (wrong length)")
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidPhoneNumber(f"is not a valid phone number for {_where(number)}")
+    if phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) != value:
+        # "+112345678901" parses (the extra 1 is read as a national prefix) but gateways refuse it as written.
+        raise InvalidPhoneNumber("is not written as E.164 (no national prefix after the country code)")
+    return value
+
+
+def _where(number: phonenumbers.PhoneNumber) -> str:
+    region = phonenumbers.region_code_for_number(number)
+    return region if region and region != "ZZ" else f"country code +{number.country_code}"
+
+
 def try_e164(raw: str | None, default_region: str = "US") -> str | None:
     """Like :func:`to_e164`, but ``None`` instead of an error (for optional fields)."""
     try:

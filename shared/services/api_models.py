@@ -11,21 +11,28 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
-                      model_validator)
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo,
+                      field_validator, model_validator)
 from pydantic.alias_generators import to_camel
 
 from shared.domain.availability import Slot
-from shared.domain.booking import Booking, CamelModel, UtcDatetime
+from shared.domain.booking import Booking, CamelModel, as_utc
 from shared.domain.business import Business, BusinessConfig, EventType
+from shared.domain.text import PlainText, SingleLineText
 from shared.domain.timezones import UnknownTimeZoneError, render, wall_to_utc, windows_to_iana, zone
 
 UTC = timezone.utc
 MAX_AVAILABILITY_WINDOW = timedelta(days=31)
 DEFAULT_AVAILABILITY_WINDOW = timedelta(days=7)
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")  # printable ASCII, no spaces, like Stripe's keys
+# Every instant a request carries must lie in this range. Far wider than anything bookable (the maximum
+# advance is in days), it keeps all arithmetic on it (zones, windows, buffers) inside datetime's years
+# 1-9999, so a date near the calendar's limits is a 422 naming the field, never an OverflowError.
+EARLIEST_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_INSTANT = datetime(3000, 1, 1, tzinfo=UTC)
+OUT_OF_RANGE = f"must be between {EARLIEST_INSTANT:%Y-%m-%d} and {LATEST_INSTANT:%Y-%m-%d} (UTC)"
 
 _MESSAGES = {
     "missing": "is required",
@@ -55,7 +62,7 @@ def validation_details(error: ValidationError, prefix: str = "") -> list[dict[st
     """One ``{"field", "message", "type"}`` per problem, without echoing the input (it may be personal data)."""
     details: list[dict[str, str]] = []
     for item in error.errors(include_input=False, include_url=False):
-        message = _MESSAGES.get(item["type"]) or str(item.get("msg", "is invalid"))
+        message = _MESSAGES.get(item["type"]) or _length_message(item) or str(item.get("msg", "is invalid"))
         message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
         path = field_path(tuple(item.get("loc", ())))
         if prefix:
@@ -66,9 +73,37 @@ def validation_details(error: ValidationError, prefix: str = "") -> list[dict[st
     return details
 
 
+def _length_message(item: dict) -> str | None:
+    """Length limits of text checked after a text rule (pydantic then words them for any "Value")."""
+    ctx = item.get("ctx") or {}
+    if item["type"] == "too_short" and ctx.get("field_type") == "Value":
+        return f"should have at least {ctx.get('min_length')} character(s)"
+    if item["type"] == "too_long" and ctx.get("field_type") == "Value":
+        return f"should have at most {ctx.get('max_length')} characters"
+    return None
+
+
 def customer_field(name: str) -> str:
     """A configuration customer field (``postal_code``) as the API spells it (``postalCode``)."""
     return to_camel(name)
+
+
+# ---------------------------------------------------------------- instants
+
+def _in_range(value: datetime) -> datetime:
+    """``value`` in UTC when it lies in [EARLIEST_INSTANT, LATEST_INSTANT), else a ValueError naming the range."""
+    wall = value.replace(tzinfo=None)
+    slack = timedelta(days=1)  # no UTC offset is larger: a wall time this far out is out of range in any zone
+    if not EARLIEST_INSTANT.replace(tzinfo=None) - slack < wall < LATEST_INSTANT.replace(tzinfo=None) + slack:
+        raise ValueError(OUT_OF_RANGE)  # decided before converting, which could overflow near year 1 or 9999
+    utc = as_utc(value)  # a naive time is refused here
+    if not EARLIEST_INSTANT <= utc < LATEST_INSTANT:
+        raise ValueError(OUT_OF_RANGE)
+    return utc
+
+
+ApiInstant = Annotated[datetime, AfterValidator(_in_range)]
+"""An instant in a request: ISO 8601 with an offset, converted to UTC, between 1970 and 3000."""
 
 
 # ---------------------------------------------------------------- event types
@@ -126,7 +161,10 @@ def _instant(value: Any, time_zone: str, end_of_day: bool = False) -> Any:
         return value
     text = value.strip()
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        day = date.fromisoformat(text) + (timedelta(days=1) if end_of_day else timedelta(0))
+        day = date.fromisoformat(text)  # ValueError for 2026-02-30: reported on the field
+        if not EARLIEST_INSTANT.date() < day < LATEST_INSTANT.date() - timedelta(days=1):
+            raise ValueError(OUT_OF_RANGE)  # before any arithmetic, so 9999-12-31 + 1 day never overflows
+        day += timedelta(days=1) if end_of_day else timedelta(0)
         return wall_to_utc(datetime.combine(day, time()), zone(time_zone))
     return text
 
@@ -137,12 +175,13 @@ class AvailabilityQuery(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore",
                               str_strip_whitespace=True, frozen=True)
 
-    event_type: str = Field(min_length=1, max_length=100)
-    start: UtcDatetime | None = Field(None, description="ISO 8601 with offset, or a date (local midnight)")
-    end: UtcDatetime | None = Field(None, description="ISO 8601 with offset, or a date (its end)")
+    # Validated in this order: the zone first, since bare dates in start and end are days in it.
+    event_type: PlainText = Field(min_length=1, max_length=100)
     time_zone: str | None = Field(None, max_length=64, description="IANA zone the slots are shown in")
-    host_id: str | None = Field(None, max_length=100)
-    postal_code: str | None = Field(None, max_length=20, description="narrows a territory-routed pool")
+    start: ApiInstant | None = Field(None, description="ISO 8601 with offset, or a date (local midnight)")
+    end: ApiInstant | None = Field(None, description="ISO 8601 with offset, or a date (its end)")
+    host_id: PlainText | None = Field(None, min_length=1, max_length=100)
+    postal_code: PlainText | None = Field(None, max_length=20, description="narrows a territory-routed pool")
 
     @field_validator("time_zone")
     @classmethod
@@ -155,33 +194,28 @@ class AvailabilityQuery(BaseModel):
             raise ValueError(f"{value!r} is not an IANA time zone such as America/Chicago") from None
         return windows_to_iana(value)
 
-    @model_validator(mode="before")
+    @field_validator("start", "end", mode="before")
     @classmethod
-    def _dates_are_local_days(cls, data: Any, info: ValidationInfo) -> Any:
+    def _dates_are_local_days(cls, value: Any, info: ValidationInfo) -> Any:
         """Bare dates are days in ``timeZone`` (else the business's zone, passed as validation context)."""
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
         fallback = (info.context or {}).get("business_zone") or "UTC"
-        tz = data.get("timeZone") or data.get("time_zone") or fallback
-        try:
-            tz = windows_to_iana(tz)
-            zone(tz)
-        except (UnknownTimeZoneError, TypeError):
-            tz = fallback  # the zone's own error is reported by its field
-        for name, is_end in (("start", False), ("end", True)):
-            if name in data:
-                data[name] = _instant(data[name], tz, is_end)
-        return data
+        # An invalid timeZone is not in info.data (its own error is reported): fall back to the business's.
+        return _instant(value, info.data.get("time_zone") or fallback, end_of_day=info.field_name == "end")
 
-    @model_validator(mode="after")
-    def _window_is_sane(self) -> "AvailabilityQuery":
-        if self.start is not None and self.end is not None:
-            if self.end <= self.start:
-                raise ValueError("end must be after start")
-            if self.end - self.start > MAX_AVAILABILITY_WINDOW:
-                raise ValueError(f"the window may span at most {MAX_AVAILABILITY_WINDOW.days} days")
-        return self
+    @field_validator("end")
+    @classmethod
+    def _window_is_sane(cls, end: datetime | None, info: ValidationInfo) -> datetime | None:
+        """``end`` after the window's start (now, when it is omitted: the ``now`` context) and within 31 days."""
+        if end is None or "start" not in info.data:
+            return end  # no end, or the start was invalid (its own error is reported)
+        start = info.data["start"] or (info.context or {}).get("now")
+        if start is None:
+            return end
+        if end <= start:
+            raise ValueError("must be after start" + (" (now, when start is omitted)" if not info.data["start"] else ""))
+        if end - start > MAX_AVAILABILITY_WINDOW:
+            raise ValueError(f"must be at most {MAX_AVAILABILITY_WINDOW.days} days after start")
+        return end
 
     def window(self, now: datetime) -> tuple[datetime, datetime]:
         """The window asked for; a missing start is now, a missing end a week after the start."""
@@ -213,15 +247,16 @@ class AvailabilityResponse(CamelModel):
 class CancelRequest(CamelModel):
     """``POST /api/bookings/{id}/cancel`` body (optional)."""
 
-    reason: str | None = Field(None, max_length=500)
+    reason: SingleLineText | None = Field(None, max_length=500, description="line breaks become spaces")
     notify_customer: bool = True
 
 
 class RescheduleRequest(CamelModel):
     """``POST /api/bookings/{id}/reschedule`` body."""
 
-    start: UtcDatetime = Field(description="the new start, ISO 8601 with offset")
-    host_id: str | None = Field(None, max_length=100, description="move to this host (must be eligible)")
+    start: ApiInstant = Field(description="the new start, ISO 8601 with offset")
+    host_id: PlainText | None = Field(None, min_length=1, max_length=100,
+                                      description="move to this host (must be eligible)")
 
 
 class PendingResponse(CamelModel):

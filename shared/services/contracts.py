@@ -17,6 +17,8 @@ from typing import Any, Literal
 from pydantic import Field
 
 from shared.domain.booking import BookingContext, CamelModel, Customer, UtcDatetime
+from shared.domain.text import PlainText
+from shared.services.api_models import ApiInstant
 
 BOOKING_SAGA = "booking_saga"
 RESCHEDULE_SAGA = "reschedule_saga"
@@ -31,13 +33,14 @@ SagaStage = Literal["routing", "holding", "held", "confirming", "notifying", "co
 class BookingRequest(CamelModel):
     """``POST /api/bookings`` body (and what the voice dialog books with)."""
 
-    event_type: str = Field(min_length=1, max_length=100)
-    start: UtcDatetime
-    time_zone: str | None = Field(None, max_length=64, description="IANA zone to show times in")
-    host_id: str | None = Field(None, max_length=100, description="a specific host, when the event type allows")
+    event_type: PlainText = Field(min_length=1, max_length=100)
+    start: ApiInstant
+    time_zone: PlainText | None = Field(None, max_length=64, description="IANA zone to show times in")
+    host_id: PlainText | None = Field(None, min_length=1, max_length=100,
+                                      description="a specific host, when the event type allows")
     customer: Customer
     context: BookingContext = BookingContext(channel="api")
-    account_team: tuple[str, ...] = Field((), description="host ids named by the CRM record (account team)")
+    account_team: tuple[PlainText, ...] = Field((), description="host ids named by the CRM record (account team)")
     confirmation: Literal["immediate", "await"] = Field(
         "immediate", description="await: hold and wait for a confirm event (voice read-back)")
     hold_seconds: int | None = Field(None, ge=30, le=1800, description="how long an awaited hold lives")
