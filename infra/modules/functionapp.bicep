@@ -329,7 +329,7 @@ resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = if (entraAuthEna
       requireAuthentication: false
       unauthenticatedClientAction: 'AllowAnonymous'
       // Webhooks whose callers (Twilio, Microsoft Graph) never hold an Entra token: the platform leaves them
-      // alone. Never list a booking route here: excluded paths are not given (or cleaned of) principal headers.
+      // alone. Never list a booking route here: excluded paths bypass the module, so nothing vouches for headers.
       excludedPaths: [
         '/api/voice/incoming'
         '/api/voice/turn'
