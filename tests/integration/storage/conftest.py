@@ -68,7 +68,7 @@ def _make_booking(booking_id: str = "bk-1", *, host_id: str = "dana", start: dat
     fields = dict(
         id=booking_id, event_type_key="repair", host_id=host_id, start=start, end=start + timedelta(minutes=minutes),
         buffer_before_minutes=15, buffer_after_minutes=15, time_zone="America/Chicago",
-        customer={"name": "Ann Lee", "phone": "+15551234567", "email": "ann@example.com",
+        customer={"name": "Ann Lee", "phone": "+13125550147", "email": "ann@example.com",
                   "address": "12 Elm St", "postal_code": "60601", "notes": "side door"},
         context={"channel": "voice", "source": {"utm_source": "google"}, "initiated_by": "caller"},
         routing={"policy": "round_robin", "candidates": ["dana", "lee"], "chosen": host_id},

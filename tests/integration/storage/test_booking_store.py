@@ -22,7 +22,7 @@ async def test_a_created_booking_reads_back_identical_with_version_one(booking_s
 
     assert stored.value == booking.model_copy(update={"version": 1}) == created.value
     assert stored.etag == created.etag
-    assert stored.value.customer.phone == "+15551234567" and stored.value.routing["chosen"] == "dana"
+    assert stored.value.customer.phone == "+13125550147" and stored.value.routing["chosen"] == "dana"
     assert await booking_store.get("bk-unknown") is None
 
 
