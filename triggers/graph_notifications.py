@@ -7,7 +7,8 @@ items all fail that check gets 403 with one generic message and changes nothing;
 neither which part failed nor whether a subscription exists.
 
 - Validation handshake (GET or POST with ``?validationToken=``): the URL-decoded token is echoed as
-  ``text/plain`` with 200, before anything else, as Graph requires within 10 seconds.
+  ``text/plain`` with 200, before anything else, as Graph requires within 10 seconds (an empty, oversized
+  or control-character token is 400). GET is only the handshake: without a token it is 405, ``Allow: POST``.
 - Change notifications: every ``updated`` / ``deleted`` item gets ONE ``reconcile_event`` orchestration
   whose instance id is derived from the mailbox, the event and the change's identity, so a repeated
   delivery finds its instance already there (the SDK raises; that counts as done). ``created`` items are
@@ -50,7 +51,7 @@ REJECTED = "The notification was rejected."
 
 def handshake(token: str) -> func.HttpResponse:
     """Echo Graph's validation token exactly, as plain text (never HTML, so it cannot script a browser)."""
-    if len(token) > MAX_VALIDATION_TOKEN or _CONTROL.search(token):
+    if not token or len(token) > MAX_VALIDATION_TOKEN or _CONTROL.search(token):
         return error_response(400, "invalid_validation_token", "The validation token is not acceptable.")
     return func.HttpResponse(token, status_code=200, mimetype="text/plain", charset="utf-8",
                              headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
