@@ -29,3 +29,12 @@ EMPTY_IN_AZURE = {
     "TWILIO__API_BASE_URL": "points Twilio REST at the local emulator; empty means api.twilio.com",
     "ACS__ACCESS_KEY": "ACS is called with the managed identity, so no access key is needed",
 }
+
+# Set only with durableBackend = 'DurableTaskScheduler' (functionapp.bicep merges them with union()): read by the
+# Functions host, not by Frontdesk's code; they override host.json's storage provider.
+DURABLE_TASK_SCHEDULER_SETTINGS = {
+    "AzureFunctionsJobHost__extensions__durableTask__storageProvider__type": "azureManaged: the scheduler's provider",
+    "AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName":
+        "names the setting below",
+    "DURABLE_TASK_SCHEDULER_CONNECTION_STRING": "Endpoint=<scheduler>;Authentication=ManagedIdentity;ClientID=<identity>",
+}

@@ -11,6 +11,7 @@ deployment time beyond structure (API schema validation) is not caught here.
 import json
 import re
 
+from azure_settings import DURABLE_TASK_SCHEDULER_SETTINGS
 from bicep_tree import (FUNCTION_APP, INFRA, ROOT, app_settings, conditional_app_settings, get, literal, load,
                         possible_values, properties, text)
 
@@ -172,6 +173,7 @@ def test_the_host_is_pointed_at_the_scheduler_by_app_settings_only_when_it_is_de
     condition, when_empty, _ = variable.named_children
     assert text(condition) == "empty(durableTaskSchedulerEndpoint)" and properties(when_empty) == {}
     settings = conditional["durableTaskSchedulerSettings"]
+    assert set(settings) == set(DURABLE_TASK_SCHEDULER_SETTINGS), "explained in tests/infra/azure_settings.py"
     prefix = "AzureFunctionsJobHost__extensions__durableTask__storageProvider__"
     assert literal(settings[prefix + "type"]) == "azureManaged"
     connection_name = literal(settings[prefix + "connectionStringName"])
