@@ -79,7 +79,8 @@ class RetentionReport:
         return "failed" if self.failed else "partial" if self.unfinished else "complete"
 
     def count(self, kind: str, number: int) -> None:
-        self.deleted[kind] = self.deleted.get(kind, 0) + number
+        if number:
+            self.deleted[kind] = self.deleted.get(kind, 0) + number
 
     def to_dict(self) -> dict:
         return {"startedAt": self.started_at.isoformat(), "outcome": self.outcome, "deleted": dict(self.deleted),

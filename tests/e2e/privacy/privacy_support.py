@@ -71,3 +71,15 @@ async def eventually(check, timeout: float = 20.0, interval: float = 0.1):
         if value or asyncio.get_running_loop().time() > deadline:
             return value
         await asyncio.sleep(interval)
+
+
+async def book(api, body: dict, key: str, timeout: float = 90.0) -> dict:
+    """POST bookings and follow a 202 (a slow machine) to the final answer, which must be 201/200."""
+    response = await api.post("bookings", json=body, headers={"Idempotency-Key": key})
+    deadline = asyncio.get_running_loop().time() + timeout
+    while response.status_code == 202:
+        assert asyncio.get_running_loop().time() < deadline, "the booking was still pending after the timeout"
+        await asyncio.sleep(0.5)
+        response = await api.get(response.json()["statusUrl"])
+    assert response.status_code in (200, 201), response.text
+    return response.json()

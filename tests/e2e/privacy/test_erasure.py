@@ -13,7 +13,7 @@ import secrets
 from datetime import timedelta
 
 from dev.phone import CallScript, place_call
-from privacy_support import next_local, scan_azurite
+from privacy_support import book, next_local, scan_azurite
 
 NAME = "Zephyrine Marblewick"
 PHONE = "+13125550163"
@@ -27,9 +27,7 @@ async def book_by_api(api, start: str, key: str) -> dict:
     body = {"eventType": "plumbing-repair", "start": start, "timeZone": "America/Chicago",
             "customer": {"name": NAME, "phone": PHONE, "email": EMAIL, "address": f"{STREET}, Chicago, IL",
                          "postalCode": "60614", "notes": f"Ask for {NAME.split()[0]}; gate code 4471."}}
-    response = await api.post("bookings", json=body, headers={"Idempotency-Key": key})
-    assert response.status_code == 201, response.text
-    return response.json()
+    return await book(api, body, key)
 
 
 async def test_one_customer_is_exported_then_erased_without_a_trace(clean_stack, api, admin, phone):
