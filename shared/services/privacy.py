@@ -18,8 +18,8 @@ belong to the business's own systems of record: the export lists their ids so IT
   becomes ``[erased]`` and every other occurrence of their name, number, address or notes is scrubbed;
 - call state (the transcript) is deleted;
 - Durable history carrying the person is purged, once its instance has finished. A booking whose saga is
-  still running is left untouched and reported as pending (the saga would write the customer back): ask
-  again once it has finished (202);
+  still running, and a call still going on, are left untouched and reported as pending (the saga would
+  write the customer back; the call would start over): ask again once they have finished (202);
 - the index rows go with the records; the opt-out record is kept (it holds a hash and a masked number,
   and proves consent: docs/SECURITY.md).
 
@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared import clock
@@ -41,6 +41,7 @@ log = get_logger(__name__)
 
 ERASED = "[erased]"
 TERMINAL = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
+CALL_STALE_AFTER = timedelta(days=1)
 _MIN_SCRUB_CHARS = 3  # shorter values ("A") would scrub unrelated text
 
 
@@ -190,7 +191,11 @@ async def erase_person(services, client, phone: str | None, email: str | None) -
         await _anonymise_booking(services, stored, secrets)
         report["erased"]["bookings"] += 1
 
-    for sid, _ in person.calls:
+    for sid, state in person.calls:
+        if _in_progress(state):
+            # Deleting a live call's state would make its next webhook start the conversation over.
+            report["pending"].append({"callSid": sid, "reason": "the call is still going on; ask again after it"})
+            continue
         await services.calls.delete(sid)
         report["erased"]["calls"] += 1
 
@@ -202,6 +207,18 @@ async def erase_person(services, client, phone: str | None, email: str | None) -
              mask_phone(phone) if phone else "an e-mail address", report["erased"]["bookings"],
              report["erased"]["calls"], report["erased"]["durableInstances"], len(report["pending"]))
     return report, not report["pending"]
+
+
+def _in_progress(state: dict[str, Any]) -> bool:
+    """A call not ended yet (one silent for a day is over, whatever Twilio did or did not tell us)."""
+    dialog = state.get("dialog") or {}
+    if dialog.get("ended"):
+        return False
+    try:
+        started = datetime.fromisoformat(str(dialog.get("started_at") or dialog.get("startedAt")).replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return clock.now() - started < CALL_STALE_AFTER
 
 
 def _secrets_of(person: Person) -> list[str]:

@@ -108,6 +108,33 @@ async def test_one_customer_is_exported_then_erased_without_a_trace(clean_stack,
     assert again.status_code == 200 and again.json()["erased"] == {"bookings": 0, "calls": 0, "durableInstances": 0}
 
 
+async def test_a_booking_still_being_decided_is_erased_once_its_call_and_saga_have_ended(clean_stack, admin, phone):
+    stack = clean_stack
+    stack.host.clock.travel_to(next_local("tue", "09:00"))
+    call = await phone.call(PHONE)
+    for line in CALL_LINES[:6]:
+        await call.say(line)
+    assert "Shall I book it?" in " ".join(call.said)  # the time is held; the saga awaits the caller's yes
+
+    midway = await admin.post("privacy/erase", json={"phone": PHONE})
+    assert midway.status_code == 202, midway.text
+    pending = midway.json()["pending"]
+    saga = await first_saga_of(call)
+    assert {item.get("instanceId") for item in pending} >= {saga} and call.sid in {p.get("callSid") for p in pending}
+    assert midway.json()["erased"] == {"bookings": 0, "calls": 0, "durableInstances": 0}
+
+    for line in CALL_LINES[6:]:
+        await call.say(line)
+    await call.hang_up()
+    done = await stack.host.wait_for_instance_async(saga, timeout=30)
+    assert done.runtime_status.value == "Completed"
+
+    finished = await admin.post("privacy/erase", json={"phone": PHONE})
+    assert finished.status_code == 200, finished.text
+    assert finished.json()["erased"]["bookings"] == 1 and finished.json()["erased"]["calls"] == 1
+    assert scan_azurite(stack.azurite.connection_string, TRACES) == []
+
+
 async def test_the_privacy_routes_refuse_what_is_not_a_person(admin):
     for body in ({}, {"phone": "not a number"}, {"email": "nobody"}, {"phone": 3125550163}, {"name": NAME}):
         response = await admin.post("privacy/export", json=body)
@@ -117,17 +144,20 @@ async def test_the_privacy_routes_refuse_what_is_not_a_person(admin):
                              headers={"content-type": "application/json"})).status_code == 400
 
 
+CALL_LINES = [
+    "hi my kitchen sink is leaking",
+    "it's 4471 north quillfeather avenue chicago 60614",
+    "zephyrine marblewick",
+    "yeah that's fine",
+    "thursday afternoon",
+    "the first one",
+    "yes please",
+    "no that's all, thanks",
+]
+
+
 async def place_call_as_customer(phone):
-    return await place_call(phone, CallScript([
-        "hi my kitchen sink is leaking",
-        "it's 4471 north quillfeather avenue chicago 60614",
-        "zephyrine marblewick",
-        "yeah that's fine",
-        "thursday afternoon",
-        "the first one",
-        "yes please",
-        "no that's all, thanks",
-    ], caller=PHONE))
+    return await place_call(phone, CallScript(CALL_LINES, caller=PHONE))
 
 
 async def first_saga_of(call) -> str:
