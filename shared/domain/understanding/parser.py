@@ -112,10 +112,13 @@ def parse(text: str, *, now: datetime, time_zone: str, expecting: Expecting | No
     )
 
 
-def warm_up() -> None:
-    """Pay the first parse's costs now (compiling the grammar, loading the date fallback): once, at start-up."""
+def warm_up(business: Any = None) -> None:
+    """Pay the first parse's costs now (compiling the grammar, loading the date fallback and, given the
+    business configuration or its event types, its service vocabulary, ~0.15 s): once, at start-up."""
     patterns.compile_all()
     times.warm_up()
+    if business is not None:
+        services.warm_up(service_catalog(business))
 
 
 def service_catalog(source: Any) -> services.Catalog:

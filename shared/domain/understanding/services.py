@@ -155,7 +155,9 @@ def _catalog_of(event_types: Any) -> Catalog:
     if hasattr(event_types, "event_types"):  # a BusinessConfig
         return build_catalog(tuple(event_types.event_types), getattr(event_types, "vocabulary", None))
     items = tuple(event_types)
-    if items and all(isinstance(item, tuple) for item in items):
+    if not items:
+        return Catalog(())
+    if all(isinstance(item, tuple) for item in items):
         return Catalog(tuple(Entry(key, key, owner=tuple(phrases)) for key, phrases in items))
     return build_catalog(items, None)
 
@@ -204,8 +206,8 @@ def _compile(catalog: Catalog) -> _Compiled:
 
 def _phrase_words(phrase: str, mishearings) -> list[str]:
     """A vocabulary phrase read the way caller words are (contractions opened, mishearings undone)."""
-    from shared.domain.understanding.text import clean_words  # text imports numbers only; no cycle
-    return undo_mishearings(clean_words(phrase.lower().replace("/", " ").replace("-", " ")), mishearings)
+    from shared.domain.understanding.text import plain_words  # text imports numbers only; no cycle
+    return undo_mishearings(plain_words(phrase.replace("/", " ").replace("-", " ")), mishearings)
 
 
 def undo_mishearings(words: list[str], mishearings) -> list[str]:
@@ -217,11 +219,12 @@ def _undo(words: list[str], mishearings, first_words: frozenset[str] | None) -> 
     """The words with mishearings undone, and each new word's span in the original words."""
     if not mishearings or first_words is not None and not first_words.intersection(words):
         return words, [(i, i + 1) for i in range(len(words))]
+    by_first = _by_first_word(mishearings)
     out: list[str] = []
     spans: list[tuple[int, int]] = []
     i = 0
     while i < len(words):
-        for heard, meant in mishearings:
+        for heard, meant in by_first.get(words[i], ()):
             if tuple(words[i:i + len(heard)]) == heard:
                 out.extend(meant)
                 spans.extend([(i, i + len(heard))] * len(meant))
@@ -232,6 +235,19 @@ def _undo(words: list[str], mishearings, first_words: frozenset[str] | None) -> 
             spans.append((i, i + 1))
             i += 1
     return out, spans
+
+
+def warm_up(catalog: Catalog) -> None:
+    """Compile ``catalog`` now rather than on a caller's first turn."""
+    _compile(catalog)
+
+
+@functools.lru_cache(maxsize=16)
+def _by_first_word(mishearings: tuple) -> dict[str, tuple]:
+    index: dict[str, list] = {}
+    for heard, meant in mishearings:  # already longest first
+        index.setdefault(heard[0], []).append((heard, meant))
+    return {word: tuple(pairs) for word, pairs in index.items()}
 
 
 def match_service(words: list[str], catalog: Any, *, emergency: bool = False) -> ServiceMatch | None:
@@ -336,7 +352,9 @@ def _negated(words: list[str], first: int, phrase: _Phrase) -> bool:
 def _partial_score(phrases: tuple[_Phrase, ...], stems: list[tuple[int, str]], positions: dict[str, list[int]],
                    spread: dict[str, int], words: list[str]) -> tuple[float, int, int]:
     generic = _generic_stems()
-    used = {s for phrase in phrases if not phrase.builtin_says for s in phrase.stems if s in positions}
+    # Word by word only the business's own words and one-word things count ("plans" is no "maintenance plan").
+    used = {s for phrase in phrases if phrase.weight == OWNER_WEIGHT or len(phrase.stems) == 1 and not
+            phrase.builtin_says for s in phrase.stems if s in positions}
     distinctive = {s for s in used if len(s) >= 4 and s not in generic}
     if not distinctive:
         return (0.0, 0, 0)

@@ -75,6 +75,14 @@ def clean_words(prepared: str) -> list[str]:
     return _drop_fillers(_join_split_words(_meridiem(words)))
 
 
+def plain_words(text: str) -> list[str]:
+    """A quick :func:`clean_words` for configured phrases: lowercase words, contractions opened, nothing else."""
+    words: list[str] = []
+    for token in _TOKEN.findall(text.lower().replace("\u2019", "'")):
+        words.extend(_expand(token))
+    return words
+
+
 def _expand(token: str) -> list[str]:
     if token in _CONTRACTIONS:
         return _CONTRACTIONS[token].split()

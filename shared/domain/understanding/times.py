@@ -152,6 +152,8 @@ class Mention:
     not_before: datetime | None = None   # "in two hours"
     borrowed: bool = False               # copied from a neighbouring clause ("Thursday or Friday afternoon")
     negated: bool = False                # in a clause the caller excluded ("not Monday")
+    bare_weekday: int | None = None      # a weekday said alone ("Monday"): excluded, it means every Monday
+    open_end: bool = False               # "any time after the 15th": from ``first`` on, no last day
 
 
 @dataclass(slots=True)
@@ -245,6 +247,7 @@ _MONTH_REL = rx(r"(?:(?P<mod>end of|the end of|later|early|beginning of|the begi
                 r"(?P<which>this|next|the) month")
 _WD_NEXT_WEEK = rx(r"next week(?: on)? (?P<wd>" + _WD + r")|(?P<wd2>" + _WD + r")(?: of)? next week"
                    r"|(?P<wd3>" + _WD + r") after next|(?P<wd4>" + _WD + r") (?:of )?this week")
+_WEEK_FROM_DAY = rx(r"(?:a|1|one) week from (?:this |next |on )?(?P<wd>" + _WD + r")")
 _WEEKDAY = rx(r"(?:(?P<q>this coming|this|next|coming|on|following|the following|by) )?(?P<wd>" + _WD + r")"
               r"(?P<plural>s)?")
 _IN_DAYS = rx(r"(?:in|about) (?:(?P<n>[1-9]|[12][0-9]|30)|a|an|a couple(?: of)?|couple(?: of)?|a few|few)"
@@ -280,6 +283,8 @@ _AT = rx(r"(?:(?P<prep>at|around|about|say|how about|what about|maybe|is|for|lik
          r"|can we do|could we do|does|do|let us do|let us say|make it|is there anything at) )?(?P<a>" + CLOCK + r")"
          r"(?P<ish> ish)?")
 _NEG_BEFORE = rx(r"not|except(?: for)?|but not|other than|anything but|apart from|excluding|can not do|can not make"
+                 r"|(?:i|we) (?:work|have work|am working|are working|am at work|are at work|have to work)(?: on)?"
+                 r"|i am (?:gone|away|out of town|not home)(?: on)?|(?:i|we) (?:have|got) (?:plans|something)(?: on)?"
                  r"(?: it)?|can not|could not|will not be able to do|unable to do|i am busy|busy|i am not available"
                  r"|not available|unavailable|avoid|no")
 _NEG_AFTER = rx(r"(?:is |are |that )?(?:does not|do not|will not|would not|is not going to|are not going to"
@@ -436,6 +441,9 @@ def find_mentions(words: list[str], ctx: Context) -> tuple[list[Mention], _Scan]
         else:
             day = _weekday_date("next", WEEKDAYS[name], today)
         add((i, j), **days(day), day_named=True)
+    for match, i, j in scan.find(_WEEK_FROM_DAY):  # "a week from Tuesday": the Tuesday after next
+        day = _weekday_date(None, WEEKDAYS[match.group("wd")], today) + timedelta(days=7)
+        add((i, j), **days(day), day_named=True)
     for match, i, j in scan.find(_WEEKDAY):
         weekday = WEEKDAYS[match.group("wd")]
         if match.group("plural"):
@@ -443,12 +451,43 @@ def find_mentions(words: list[str], ctx: Context) -> tuple[list[Mention], _Scan]
         elif match.group("q") == "by":  # "by Friday": any day until then
             add((i, j), **days(today, _weekday_date(None, weekday, today)))
         else:
-            add((i, j), **days(_weekday_date(match.group("q"), weekday, today)), day_named=True)
+            mention = add((i, j), **days(_weekday_date(match.group("q"), weekday, today)), day_named=True)
+            if match.group("q") in (None, "on"):
+                mention.bare_weekday = weekday
     _calendar_mentions(scan, ctx, add, days)
     mentions.extend(_dateparser_mentions(scan, ctx))
+    _bounded_days(mentions, scan.words, today)
     _clock_mentions(scan, ctx, add)
     mentions.sort(key=lambda m: m.start)
     return mentions, scan
+
+
+_OPEN_LAST = date(9000, 1, 1)  # the last day of an open-ended range ("after the 15th"); never reaches a preference
+_FROM_ON = (("no", "earlier", "than"), ("not", "before"), ("starting", "from"), ("starting",), ("from",),
+            ("beginning",), ("as", "of"), ("sometime", "after"), ("any", "time", "after"), ("anytime", "after"),
+            ("after",))
+_UNTIL = (("no", "later", "than"), ("not", "after"), ("before",), ("by",), ("until",), ("till",))
+
+
+def _bounded_days(mentions: list[Mention], words: list[str], today: date) -> None:
+    """ "any time after the 15th", "no earlier than Tuesday", "before the 20th": a day said as a bound."""
+    for mention in mentions:
+        if mention.first is None or mention.last is None or mention.weekdays:
+            continue
+        before = tuple(words[max(0, mention.start - 3):mention.start])
+        lead = next((b for b in _FROM_ON + _UNTIL if before[-len(b):] == b), None)
+        if lead is None:
+            continue
+        if lead in _FROM_ON:
+            first = mention.last + timedelta(days=1) if lead[-1] == "after" else mention.first
+            mention.first, mention.last, mention.open_end = first, _OPEN_LAST, True
+        else:
+            last = mention.first - timedelta(days=1) if lead[-1] == "before" else mention.last
+            if last < today:
+                continue
+            mention.first, mention.last = today, last
+        mention.start -= len(lead)
+        mention.day_named = False
 
 
 def _relative_day_mentions(scan: _Scan, today: date, add, days) -> None:
@@ -816,6 +855,9 @@ def _dedupe(prefs: Iterable[TimePreference]) -> list[TimePreference]:
 
 def _clause_preferences(clause: Clause, words: list[str], ctx: Context) -> list[TimePreference]:
     mentions = clause.mentions
+    if clause.negated:  # "not Monday", "I work Tuesdays": that weekday, every week
+        mentions = [replace(m, first=None, last=None, weekdays=frozenset({m.bare_weekday}))
+                    if m.bare_weekday is not None else m for m in mentions]
     phrase = " ".join(words[clause.start:clause.end])
     part_mention = next((m for m in reversed(mentions) if m.part), None)
     part = part_mention.part if part_mention else None
@@ -829,6 +871,7 @@ def _clause_preferences(clause: Clause, words: list[str], ctx: Context) -> list[
         before = min(before, high) if before and high else (before or high)
     ats = [m.at.resolve(part) for m in mentions if m.at]
     ranges = [(m.first, m.last, m.day_named) for m in mentions if m.first is not None and m.last is not None]
+
     ranges = _intersect_week_and_weekday(ranges)
     weekdays = sorted(set().union(*(m.weekdays for m in mentions)))
     not_before = max((m.not_before for m in mentions if m.not_before), default=None)
@@ -913,6 +956,8 @@ def _window(kind: str, phrase: str, first: date | None, last: date | None, weekd
         start = wall_to_utc(datetime.combine(first, after or time(0, 0)), ctx.tz)
         end = (wall_to_utc(datetime.combine(last, before), ctx.tz) if before
                else wall_to_utc(datetime.combine(last + timedelta(days=1), time(0, 0)), ctx.tz))
+    if last == _OPEN_LAST:
+        end, last = None, None
     if not_before is not None and (start is None or not_before > start):
         start = not_before
     if kind == "window" and start is not None and end is not None and start < ctx.now < end:

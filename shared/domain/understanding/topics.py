@@ -22,7 +22,7 @@ from typing import Any
 
 from shared.domain.understanding import vocabulary as builtin
 from shared.domain.understanding.services import Catalog, Entry, content_stems, undo_mishearings
-from shared.domain.understanding.text import clean_words
+from shared.domain.understanding.text import plain_words as clean_words
 
 
 def catalog(event_types: tuple, settings: Any = None) -> Catalog:
