@@ -348,7 +348,12 @@ def _pick_by_time(mentions: list[Mention], offered_local: list[datetime], tz: Zo
 # ---------------------------------------------------------------- corrections
 
 _REPAIR = rx(r"actually|i meant|i mean|sorry|no wait|wait|scratch that|correction|make (?:it|that)|change (?:it|that)"
-             r"(?: to)?|rather|oops|let me correct (?:that|myself)|i said|instead|not quite|i misspoke|my bad")
+             r"(?: to)?|rather|oops|let me correct (?:that|myself)|i said|instead|not quite|i misspoke|my bad"
+             r"|on (?:second|2nd) thought|(?:i )?changed my mind|come to think of it|hang on|hold on|no no")
+# A bare "no" between two values ("Thursday, no, Friday", "the second one no the first") repairs the first.
+_VALUE_WORDS = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "one",
+                          "am", "pm", "morning", "afternoon", "evening", "tomorrow", "today", "tonight", "1st", "2nd",
+                          "3rd", "4th", "5th", "last", "earlier", "later", "oclock", "noon", "week", "weekend"})
 _FIELD_CHANGE = rx(r"(?:change|correct|fix|update|wrong|change the|that is the wrong) (?:my |the )?(?P<f>name|number|"
                    r"phone number|phone|address|street|zip code|zip|postal code|email|e mail|time|day|date|service)"
                    r"|(?:my |the )(?P<g>name|number|phone number|phone|address|zip code|zip|email|time|day|date)"
@@ -365,6 +370,10 @@ def repair_tail(words: list[str]) -> int | None:
     last = None
     for match in _REPAIR.finditer(text):
         last = len(text[:match.end()].split())
+    for i in range(1, len(words) - 1):
+        previous = words[i - 1]
+        if words[i] == "no" and (previous in _VALUE_WORDS or previous.isdigit()) and (last is None or i + 1 > last):
+            last = i + 1
     return last
 
 

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from shared.domain.timezones import zone
 from shared.domain.understanding import acts, contacts, patterns, services, times
-from shared.domain.understanding.numbers import numeric_words
+from shared.domain.understanding.numbers import digit_runs, numeric_words
 from shared.domain.understanding.schema import (SEVERE_SIGNALS, Choice, Expecting, TimePreference, Understanding)
 from shared.domain.understanding.text import clean_words, split_email
 
@@ -38,11 +38,14 @@ _FIELD_OF_EXPECTING = {"need": "service", "name": "name", "address": "address", 
 
 
 def parse(text: str, *, now: datetime, time_zone: str, expecting: Expecting | None = None,
-          event_types: EventTypes = (), offered: Sequence[datetime] = (), default_region: str = "US") -> Understanding:
+          event_types: EventTypes = (), offered: Sequence[datetime] = (), default_region: str = "US",
+          carried_digits: str | None = None) -> Understanding:
     """What the caller meant by ``text`` (see the module docstring); never raises on odd text.
 
     ``now`` must be aware; relative phrases ("tomorrow", "in two days") are read on the wall clock of
     ``time_zone`` (IANA). ``offered`` are the aware starts the dialog just read out, in the order read.
+    ``carried_digits`` are the ``partial_digits`` of the previous turn: while a phone number or ZIP is
+    expected they come before this turn's digits ("three one two..." / "...five five five one two one two").
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be an aware datetime")
@@ -55,6 +58,8 @@ def parse(text: str, *, now: datetime, time_zone: str, expecting: Expecting | No
     if not words or acts.is_instruction_attempt(plain):
         return Understanding(intent="unknown")
     nums = numeric_words(words)
+    if carried_digits and carried_digits.isdigit() and expecting in ("phone", "postal_code"):
+        nums = list(carried_digits[:15]) + nums
     ntext = " ".join(nums)
     reading = _Reading(nums, acts.repair_tail(nums))
 
@@ -77,7 +82,7 @@ def parse(text: str, *, now: datetime, time_zone: str, expecting: Expecting | No
     signals = acts.emergency_signals(ntext)
     severe = bool(set(signals) & SEVERE_SIGNALS)
     service = reading.first(lambda w, _: services.match_service(w, catalog, emergency=severe))
-    answer = acts.yes_or_no(ntext)
+    answer = _final_answer(ntext, reading)
     picked = choice[0] if choice else None
     if picked is not None and picked.kind == "none" and answer is None:
         answer = "no"
@@ -97,6 +102,7 @@ def parse(text: str, *, now: datetime, time_zone: str, expecting: Expecting | No
         event_type=service.key if service else None,
         service_phrase=service.phrase if service else None,
         not_offered=service.not_offered if service else None,
+        partial_digits=_partial_digits(reading, expecting, phone, postal, use_caller_id),
         name=name,
         address=address.value if address else None,
         postal_code=postal.value if postal else None,
@@ -196,6 +202,28 @@ def _choice(ntext: str, reading: _Reading, mentions: list[times.Mention], offere
                                      picked.consumed_times)
             return picked, picked.consumed_times
     return None
+
+
+def _partial_digits(reading: "_Reading", expecting: str | None, phone, postal, use_caller_id: bool) -> str | None:
+    """The digits of a phone number or ZIP said so far, while one is expected and not yet complete."""
+    if expecting not in ("phone", "postal_code") or use_caller_id:
+        return None
+    if (phone if expecting == "phone" else postal) is not None:
+        return None
+    words = reading.nums[reading.tail:] if reading.tail is not None else reading.nums
+    digits = "".join(run.digits for run in digit_runs(words))
+    limit = 14 if expecting == "phone" else 4
+    return digits if 0 < len(digits) <= limit else None
+
+
+def _final_answer(ntext: str, reading: "_Reading") -> str | None:
+    """Yes or no, the caller's last word winning: "no... actually yes, book it" is a yes."""
+    answer = acts.yes_or_no(ntext)
+    if reading.tail is not None:
+        changed = acts.yes_or_no(" ".join(reading.nums[reading.tail:]))
+        if changed is not None:
+            return changed
+    return answer
 
 
 def _mention_phrase(nums: list[str], mentions: list[times.Mention]) -> str:

@@ -602,7 +602,8 @@ def _calendar_mentions(scan: _Scan, ctx: Context, add, days) -> None:
             continue
         following = scan.words[j] if j < len(scan.words) else ""
         if following in ("one", "option", "choice", "slot", "time", "thing", "available", "opening", "floor",
-                         "street", "avenue", "st", "ave", "place", "road", "drive", "week", "weekend", "month"):
+                         "street", "avenue", "st", "ave", "place", "road", "drive", "week", "weekend", "month",
+                         "thought", "thoughts"):
             continue
         if match.group("next") == " of next month":
             day = _next_day_of_month(today, number, months_ahead=1)
