@@ -96,13 +96,16 @@ def parse(text: str, *, now: datetime, time_zone: str, expecting: Expecting | No
     corrects = _corrections(ntext, nums, answer, found_fields, expecting)
     intent = _intent(ntext, expecting=expecting, answer=answer, picked=picked, signals=signals,
                      corrects=corrects, found=found_fields, use_caller_id=use_caller_id, has_offers=bool(offered))
+    partial = _partial_digits(reading, expecting, phone, postal, use_caller_id)
+    if partial and intent == "unknown":
+        intent = "inform"  # part of the number: an answer, to be completed on the next turn
     return Understanding(
         intent=intent,
         answer=answer,
         event_type=service.key if service else None,
         service_phrase=service.phrase if service else None,
         not_offered=service.not_offered if service else None,
-        partial_digits=_partial_digits(reading, expecting, phone, postal, use_caller_id),
+        partial_digits=partial,
         name=name,
         address=address.value if address else None,
         postal_code=postal.value if postal else None,

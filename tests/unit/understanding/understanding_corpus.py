@@ -224,7 +224,7 @@ CASES: list[Case] = [
     Case("the one I'm calling from", {"intent": "inform", "use_caller_id": True}, "phone"),
     Case("it's area code three one two and then five five five, zero one zero zero",
          {"intent": "inform", "phone": "+13125550100"}, "phone"),
-    Case("five five five one two three four", {"intent": "unknown"}, "phone"),
+    Case("five five five one two three four", {"intent": "inform", "partial_digits": "5551234"}, "phone"),
     Case("dana dot lee at example dot com", {"intent": "inform", "email": "dana.lee@example.com"}, "email"),
     Case("it's sam@contoso.com", {"intent": "inform", "email": "sam@contoso.com"}, "email"),
 
