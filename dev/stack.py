@@ -71,6 +71,7 @@ class LocalStack:
             "BUSINESS_CONFIG_PATH": str(self.business_config_path),
             "DATAVERSE__URL": self.dataverse.base_url,
             "GRAPH__CLIENT_STATE_SECRET": secrets.token_urlsafe(24),
+            "MANAGE__LINK_SECRET": secrets.token_urlsafe(32),
             **self.graph.env(),
             **self.acs.env(),
             "TWILIO__ACCOUNT_SID": self.twilio.account_sid,

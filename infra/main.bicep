@@ -31,6 +31,10 @@ param principalId string = ''
 param graphClientStateSecret string
 
 @secure()
+@description('HMAC key signing the manage links in customers\' texts. azd generates it on first provision and reads it back from Key Vault afterwards, so links already sent keep working.')
+param manageLinkSecret string
+
+@secure()
 @description('Twilio auth token (validates X-Twilio-Signature, authenticates Twilio REST). Required: azd prompts when TWILIO_AUTH_TOKEN is not set.')
 param twilioAuthToken string
 
@@ -172,6 +176,7 @@ var secretNames = {
   identityClientSecret: 'identity-client-secret'
   webhooksSecret: 'webhooks-secret'
   widgetFunctionKey: 'widget-function-key'
+  manageLinkSecret: 'manage-link-secret'
 }
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
@@ -227,6 +232,7 @@ module keyVault 'modules/keyvault.bicep' = {
     openAiApiKey: openAiApiKey
     identityClientSecret: appRegistrationClientSecret
     webhooksSecret: webhooksSecret
+    manageLinkSecret: manageLinkSecret
   }
 }
 

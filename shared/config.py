@@ -254,6 +254,15 @@ def _origin(text: str) -> str:
     return f"{parts.scheme}://{host}{port}"
 
 
+class ManageSettings(BaseModel):
+    """Manage links: the signed link in a customer's texts that opens their booking (docs/SECURITY.md)."""
+
+    link_secret: SecretStr | None = Field(
+        None, min_length=12, description="HMAC key signing manage links (Key Vault reference); changing it ends "
+                                         "every link already sent. Empty: texts say to call instead, and "
+                                         "/api/manage answers that the link is not valid.")
+
+
 class AvailabilitySettings(BaseModel):
     """How availability is read."""
 
@@ -316,6 +325,7 @@ class Settings(BaseSettings):
     voice: VoiceSettings = VoiceSettings()
     webhooks: WebhookSettings = WebhookSettings()
     widget: WidgetSettings = WidgetSettings()
+    manage: ManageSettings = ManageSettings()
     auth: AuthSettings = AuthSettings()
     retention: RetentionSettings = RetentionSettings()
 

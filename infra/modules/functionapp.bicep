@@ -298,6 +298,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     // page, so it is not a secret in the usual sense, but it lives in the vault like every key (docs/WIDGET.md).
     WIDGET__FUNCTION_KEY: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${secretNames.widgetFunctionKey})'
 
+    // The key signing manage links (/api/manage/{token}) in customers' texts (docs/SECURITY.md).
+    MANAGE__LINK_SECRET: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${secretNames.manageLinkSecret})'
+
     // Trust App Service Authentication's principal headers only when the platform is really in front.
     AUTH__EASY_AUTH_ENABLED: entraAuthEnabled ? 'true' : 'false'
 

@@ -38,6 +38,10 @@ param identityClientSecret string
 @description('Webhook signing key (only with WEBHOOKS__URLS).')
 param webhooksSecret string
 
+@secure()
+@description('Manage-link signing key (MANAGE__LINK_SECRET).')
+param manageLinkSecret string
+
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
   location: location
@@ -110,6 +114,15 @@ resource webhooksSecretSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = i
   name: secretNames.webhooksSecret
   properties: {
     value: webhooksSecret
+    contentType: 'text/plain'
+  }
+}
+
+resource manageLinkSecretSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(manageLinkSecret)) {
+  parent: vault
+  name: secretNames.manageLinkSecret
+  properties: {
+    value: manageLinkSecret
     contentType: 'text/plain'
   }
 }
