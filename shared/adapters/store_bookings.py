@@ -152,7 +152,7 @@ class BookingStore:
                                 code="StaleETag")
         booking = booking.model_copy(update={"version": current.value.version + 1})
         old_keys, new_keys = _index_keys(current.value), _index_keys(booking)
-        await self._write_index(index, booking)
+        await self._write_index(index, booking, current.value)
         try:
             result = await bookings.update_entity(_booking_entity(booking), mode=UpdateMode.REPLACE, etag=etag,
                                                   match_condition=MatchConditions.IfNotModified)
@@ -220,12 +220,14 @@ class BookingStore:
 
     # ------------------------------------------------------------ index rows
 
-    async def _write_index(self, index, booking: Booking) -> None:
+    async def _write_index(self, index, booking: Booking, previous: Booking | None = None) -> None:
         from azure.data.tables import UpdateMode
         rows = [row for row in (_host_row(booking), _event_row(booking)) if row is not None]
+        # The version being replaced already has its people indexed: only a changed phone or e-mail costs a write.
+        people = _subjects(booking) - (_subjects(previous) if previous is not None else set())
         with translated_errors("index booking"):
             await asyncio.gather(*(index.upsert_entity(row, mode=UpdateMode.REPLACE) for row in rows),
-                                 self._privacy.add(_subjects(booking), "booking", booking.id))
+                                 self._privacy.add(people, "booking", booking.id))
 
     async def _delete_index_rows(self, index, keys: Iterable[tuple[str, str]]) -> None:
         with translated_errors("drop booking index"):
