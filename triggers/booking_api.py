@@ -25,7 +25,6 @@ import asyncio
 import hashlib
 import json
 import re
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
@@ -54,38 +53,25 @@ BOOKED = ("confirmed", "held", "rescheduled", "cancelled")  # saga outcomes that
 BOOKING_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")  # shared.domain.booking.Booking.id
 
 
-# ---------------------------------------------------------------- rate limiting (anonymous reads)
+# ---------------------------------------------------------------- rate limiting (anonymous reads, widget writes)
 
-class TokenBuckets:
-    """One token bucket per caller, in this process's memory.
-
-    Limitation (docs/API.md): each instance of a scaled-out app keeps its own buckets, so the limit
-    is per instance; enough to stop a runaway widget or scraper hammering Graph through us.
-    """
-
-    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic,
-                 max_callers: int = 10_000):
-        self.rate, self.burst, self._clock, self._max = rate, burst, clock, max_callers
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def take(self, caller: str) -> float:
-        """0 when the caller may proceed, else the seconds until a token is back."""
-        now = self._clock()
-        with self._lock:
-            tokens, last = self._buckets.get(caller, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-            if tokens >= 1:
-                if len(self._buckets) >= self._max and caller not in self._buckets:
-                    self._buckets.clear()  # a flood of addresses: forget everyone rather than grow forever
-                self._buckets[caller] = (tokens - 1, now)
-                return 0.0
-            self._buckets[caller] = (tokens, now)
-            return (1 - tokens) / self.rate
+def _rate_limiter(name: str, rate: float, burst: int):
+    """A limit shared by every instance (token buckets in Table Storage: shared/adapters/store_ratelimits.py)."""
+    from shared.adapters.store_ratelimits import Limit, SharedRateLimiter, table_buckets
+    return SharedRateLimiter(Limit(name, rate, burst), table_buckets)
 
 
-read_limits = TokenBuckets(READS_PER_SECOND, READ_BURST)
-widget_write_limits = TokenBuckets(WIDGET_BOOKINGS_PER_MINUTE / 60, WIDGET_BOOKING_BURST)
+_limiters: dict[str, Any] = {}
+
+
+def rate_limiter(name: str):
+    """``reads`` or ``widget-writes``, built on first use (no SDK import at module import)."""
+    limiter = _limiters.get(name)
+    if limiter is None:
+        rate, burst = {"reads": (READS_PER_SECOND, READ_BURST),
+                       "widget-writes": (WIDGET_BOOKINGS_PER_MINUTE / 60, WIDGET_BOOKING_BURST)}[name]
+        limiter = _limiters.setdefault(name, _rate_limiter(name, rate, burst))
+    return limiter
 
 
 def caller_ip(req: func.HttpRequest) -> str:
@@ -97,16 +83,16 @@ def caller_ip(req: func.HttpRequest) -> str:
     return forwarded.strip("[]") or "unknown"
 
 
-def check_read_limit(req: func.HttpRequest) -> None:
-    wait = read_limits.take(caller_ip(req))
+async def check_read_limit(req: func.HttpRequest) -> None:
+    wait = await rate_limiter("reads").check(caller_ip(req))
     if wait > 0:
         raise RateLimited(wait)
 
 
-def check_widget_write_limit(req: func.HttpRequest) -> None:
+async def check_widget_write_limit(req: func.HttpRequest) -> None:
     """The widget's key is public (it is in the page), so its writes are limited per caller like reads."""
     if is_widget_key(req):
-        wait = widget_write_limits.take(caller_ip(req))
+        wait = await rate_limiter("widget-writes").check(caller_ip(req))
         if wait > 0:
             raise RateLimited(wait)
 
@@ -233,7 +219,7 @@ async def event_types(req: func.HttpRequest) -> func.HttpResponse:
     """The configured event types: what can be booked, for how long, and which customer fields it needs."""
     async def handle() -> func.HttpResponse:
         from shared.services.api_models import BusinessView, EventTypesResponse, EventTypeView
-        check_read_limit(req)
+        await check_read_limit(req)
         config = _services().business
         body = EventTypesResponse(business=BusinessView.of(config.business),
                                   event_types=[EventTypeView.of(t, config) for t in config.event_types])
@@ -252,7 +238,7 @@ async def availability(req: func.HttpRequest) -> func.HttpResponse:
         from shared.domain.timezones import render
         from shared.services.api_models import AvailabilityQuery, AvailabilityResponse, SlotView
         from shared.services.availability import UnknownEventType, UnknownHost
-        check_read_limit(req)
+        await check_read_limit(req)
         service = _availability()
         business_zone = service.config.business.time_zone
         query = validated(AvailabilityQuery, dict(req.params), context={"business_zone": business_zone})
@@ -505,7 +491,7 @@ async def _create_booking(req: func.HttpRequest, client, scope: str | None = Non
     """``scope``: the idempotency scope when the caller is known otherwise (a signed-in user); else by key."""
     from shared.domain.routing import RoutingContext
     from shared.services.contracts import BOOKING_SAGA, BookingRequest, SagaInput, booking_id_for, fingerprint
-    check_widget_write_limit(req)
+    await check_widget_write_limit(req)
     key = idempotency_key(req)
     body = parse_json_body(req)
     request = validated(BookingRequest, body)
