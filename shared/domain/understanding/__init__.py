@@ -6,9 +6,9 @@ pure (no I/O) and light to import.
 """
 
 from shared.domain.understanding.parser import parse, service_catalog, warm_up
-from shared.domain.understanding.preferences import accepts, search_window
+from shared.domain.understanding.preferences import Constraints, accepts, constraints, search_window
 from shared.domain.understanding.schema import (Choice, CorrectableField, DayPart, EmergencySignal, Expecting,
                                                 Intent, TimePreference, Understanding, Weekday, YesNo)
 
-__all__ = ["Choice", "CorrectableField", "DayPart", "EmergencySignal", "Expecting", "Intent", "TimePreference",
+__all__ = ["Choice", "Constraints", "constraints", "CorrectableField", "DayPart", "EmergencySignal", "Expecting", "Intent", "TimePreference",
            "Understanding", "Weekday", "YesNo", "accepts", "parse", "search_window", "service_catalog", "warm_up"]

@@ -266,10 +266,10 @@ def match_service(words: list[str], catalog: Any, *, emergency: bool = False) ->
         positions.setdefault(s, []).append(index)
     scores: list[tuple[float, int, int]] = []  # (score, first word, last word) per entry
     for phrases in compiled.phrases:
-        hits = [(_phrase_weight(phrase, hit), hit) for phrase in phrases
+        hits = [(_phrase_weight(phrase, hit), hit, phrase) for phrase in phrases
                 if (hit := _full_match(phrase, stems, positions, heard))]
         if hits:
-            scores.append(_combined(hits))
+            scores.append(_combined(hits, stems))
         else:
             scores.append(_partial_score(phrases, stems, positions, compiled.spread, heard))
     offered = [i for i, key in enumerate(compiled.keys) if key is not None]
@@ -296,17 +296,17 @@ def match_service(words: list[str], catalog: Any, *, emergency: bool = False) ->
     return ServiceMatch(key, " ".join(words[first:last]), first, last)
 
 
-def _combined(hits: list[tuple[float, tuple[int, int, bool]]]) -> tuple[float, int, int]:
-    """The best match, plus the best one that covers other words ("toilet" + "keeps running")."""
-    hits = sorted(hits, key=lambda h: -h[0])
-    score, (first, last, _) = hits[0]
-    low, high = first, last
-    for other, (o_first, o_last, _) in hits[1:]:
-        if o_last < first or o_first > last:
-            score += other
-            low, high = min(low, o_first), max(high, o_last)
-            break
-    return score, low, high
+def _combined(hits: list, stems: list[tuple[int, str]]) -> tuple[float, int, int]:
+    """Every word the entry's phrases cover counts once, at the best weight a phrase gives it: "toilet" +
+    "keeps running", "pilot light ... keeps going out" + "water heater" add up, overlapping phrases do not."""
+    per_word: dict[int, float] = {}
+    for weight, (first, last, _), phrase in hits:
+        share = weight / len(phrase.stems)
+        wanted = set(phrase.stems)
+        for word, stem_ in stems:
+            if first <= word <= last and stem_ in wanted and per_word.get(word, 0.0) < share:
+                per_word[word] = share
+    return sum(per_word.values()), min(per_word), max(per_word)
 
 
 def _phrase_weight(phrase: _Phrase, hit: tuple[int, int, bool]) -> float:

@@ -759,6 +759,14 @@ def group_clauses(mentions: list[Mention], scan: _Scan) -> list[Clause]:
             marker = previous_end  # "any day but Friday"
         # "not this week, next week": a second day after a negated one is the alternative, not more negation
         contrast = current.negated and mention.first is not None and any(m.first is not None for m in current.mentions)
+        # "I work Tuesdays and Thursdays", "not Monday or Friday": a day listed after an excluded day is excluded too
+        listed = (current.negated and marker is None and not contrast and _day_only(mention)
+                  and all(_day_only(m) for m in current.mentions)
+                  and {words[k] for k in range(previous_end, mention.start)} <= {"and", "or", "nor", "_"})
+        if listed:
+            current.mentions.append(mention)
+            previous_end, previous = mention.end, mention
+            continue
         if current.mentions and (separated or marker is not None or contrast):
             clauses.append(current)
             current = Clause()
@@ -776,6 +784,11 @@ def group_clauses(mentions: list[Mention], scan: _Scan) -> list[Clause]:
                     words[k] in _SEPARATORS for k in range(clause.end, i)):
                 clause.negated = True
     return clauses
+
+
+def _day_only(mention: Mention) -> bool:
+    return bool(mention.weekdays or mention.bare_weekday is not None) and not (
+        mention.at or mention.after or mention.before or mention.part)
 
 
 def _leads_to(j: int, starts: set[int], masked: list[str]) -> bool:
@@ -862,6 +875,8 @@ def _clause_preferences(clause: Clause, words: list[str], ctx: Context) -> list[
     phrase = " ".join(words[clause.start:clause.end])
     part_mention = next((m for m in reversed(mentions) if m.part), None)
     part = part_mention.part if part_mention else None
+    if part_mention and any(m.end == part_mention.start and (m.after or m.before) and not m.part for m in mentions):
+        part_mention = replace(part_mention, part_bounds=None)  # "after ten in the morning": it says am, not noon
     after = _latest([m.after.resolve(part) for m in mentions if m.after])
     before = _earliest([m.before.resolve(part) for m in mentions if m.before])
     if after and before and before <= after and before.hour < 12:

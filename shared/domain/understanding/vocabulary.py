@@ -50,8 +50,13 @@ TRADE_WORDS = {
 
 # Fixtures that leak as often as they clog: both topics know them, so the symptom decides.
 _FIXTURES = "sink, sinks, kitchen sink, bathroom sink, laundry sink, utility sink, tub, bathtub, shower"
-# How callers say a machine broke; heating and cooling share them with nothing else.
-_BROKE = "died, quit, quit working, stopped working, broke, broke down, broken, went out, went out on me, dead"
+# How callers say a machine broke: counted only next to the machine ("the furnace died"), never alone.
+_BROKE = ("died", "quit", "quit working", "stopped working", "broke", "broke down", "broken", "went out", "dead",
+          "is out", "gave out", "crapped out", "conked out", "on the fritz", "acting up")
+
+
+def _broke(*machines: str) -> str:
+    return ", ".join(f"{machine} {verb}" for machine in machines for verb in _BROKE)
 
 # Equipment a tune-up and a repair share: the symptom (or "tune-up") decides, else the dialog asks which.
 _HVAC_EQUIPMENT = "furnace, furnaces, boiler, heat pump, ac, a c, air conditioner, air conditioning, central air"
@@ -114,7 +119,7 @@ TOPICS: dict[str, Topic] = {
                   "no heat, won't kick on, will not kick on, won't turn on, not turning on, heat won't come on, not "
                   "heating, isn't heating, not getting warm, blowing cold air, blowing cold, cold air coming out, "
                   "house is cold, freezing in here, cold in the house, keeps shutting off, short cycling, "
-                  "heat is out, heat went out, heat quit, " + _BROKE),
+                  "heat quit, " + _broke("furnace", "heater", "boiler", "heat", "heat pump")),
     "cooling": _t("hvac", "air conditioning",
                   "ac, a c, a see, a/c, air conditioner, air conditioners, air conditioning, air condition, air "
                   "conditioner's, central air, cooling, cooling system, condenser, compressor, outside unit, "
@@ -122,9 +127,10 @@ TOPICS: dict[str, Topic] = {
                   "blowing warm air, blowing hot air, blowing warm, blows warm air, blows hot air, not cooling, "
                   "isn't cooling, won't cool, will not cool, no cold air, not blowing cold, not blowing cold air, "
                   "warm air, hot air, frozen up, freezing up, iced up, ice on the lines, leaking water inside, "
-                  "house won't cool down, too hot in the house, not cold, " + _BROKE),
+                  "house won't cool down, too hot in the house, not cold, "
+                  + _broke("ac", "air conditioner", "air conditioning", "central air", "heat pump")),
     "thermostat": _t("hvac", "a thermostat",
-                     "thermostat, thermostats, thermo stat, nest, ecobee, smart thermostat",
+                     "thermostat, thermostats, thermo stat, nest thermostat, ecobee, smart thermostat",
                      "thermostat is blank, thermostat screen is blank, thermostat not working"),
     "ducts": _t("hvac", "ducts and airflow",
                 "duct, ducts, ductwork, duct work, vent, vents, air vents, air "

@@ -1,0 +1,173 @@
+"""Callers as they really talk to Lakeshore Plumbing & Heating (config/business.example.yaml), checked by what the
+receptionist would do with them: which service, "we don't do that", which offered times fit, yes or no, the
+number to call back.
+
+These utterances were written as customers say them (symptoms, half sentences, changes of mind, numbers in
+words, speech-recognition output in lowercase without punctuation), not from the parser's patterns. "Now" is
+Thursday 6 March 2025, 10:00 in Chicago.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.domain.understanding import accepts, constraints
+from understanding_corpus import CHICAGO, instant
+
+NEEDS = [
+    # (what the caller said, the event type, or the work not offered)
+    ("yeah hi um so my breaker keeps flipping off every time i run the microwave", None, "electrical work"),
+    ("hey there i got no hot water since this morning", "water-heater-install", None),
+    ("the upstairs toilet wont stop running", "plumbing-repair", None),
+    ("water's dripping from the ceiling in the downstairs bathroom", "plumbing-repair", None),
+    ("our air conditioner is running but its just blowing hot air", "no-heat", None),
+    ("i think my sump pump died", "plumbing-repair", None),
+    ("garbage disposal is jammed and it just hums", "plumbing-repair", None),
+    ("need somebody to look at my furnace its not kicking on", "no-heat", None),
+    ("the pilot light on my water heater keeps going out", "water-heater-install", None),
+    ("i'd like to get my ac serviced before it gets hot", "hvac-tune-up", None),
+    ("my washing machine is leaking all over the laundry room", None, "appliance repair"),
+    ("the fridge stopped making ice", None, "appliance repair"),
+    ("there's a wasp nest right by my front door", None, "pest control"),
+    ("somebody backed into my garage door and now it won't close", None, "garage doors"),
+    ("my roof is leaking into the attic every time it rains", None, "roofing"),
+    ("half the lights in the house went out", None, "electrical work"),
+    ("can you guys install an ev charger in my garage", None, "electrical work"),
+    ("the outlet in the bathroom doesn't have any power", None, "electrical work"),
+    ("my dishwasher won't drain there's like an inch of water sitting in the bottom", None, "appliance repair"),
+    # speech-recognition output: lowercase, no punctuation, homophones
+    ("my fossette in the kitchen wont stop dripping", "plumbing-repair", None),
+    ("the brake her keeps tripping in the basement", None, "electrical work"),
+    ("water heaters leeking from the bottom", "water-heater-install", None),
+    ("furnaces blowing cold air", "no-heat", None),
+    ("my a c is not cooling at all", "no-heat", None),
+    ("toilets clogged again", "plumbing-repair", None),
+    ("the thermostat screen went blank and the heat wont come on", "no-heat", None),
+    ("theres water coming up out of the floor drain in the basement", "drain-cleaning", None),
+    ("tree roots in the sewer line again probably", "hydro-jetting", None),
+]
+
+
+@pytest.mark.parametrize("text,event_type,not_offered", NEEDS, ids=[n[0][:40] for n in NEEDS])
+def test_the_need_is_recognised_from_everyday_words(understand, text, event_type, not_offered):
+    u = understand(text, expecting="need")
+    assert (u.event_type, u.not_offered) == (event_type, not_offered), u
+    assert u.intent in ("book", "emergency")
+    if not_offered:
+        assert u.service_phrase  # the caller's own words, to read back
+
+
+def test_gas_by_the_stove_is_an_emergency_not_appliance_repair(understand):
+    u = understand("i smell gas by the stove", expecting="need")
+    assert u.intent == "emergency" and u.gas_smell
+    assert u.not_offered is None
+
+
+TIMES = [
+    # (what the caller said, slots that must be offered, slots that must not)
+    ("anytime early next week is good", ["2025-03-10 09:00", "2025-03-11 14:00"],
+     ["2025-03-07 09:00", "2025-03-08 09:00", "2025-03-13 09:00"]),
+    ("not monday though i'm at work", ["2025-03-11 09:00", "2025-03-07 15:00"],
+     ["2025-03-10 09:00", "2025-03-17 14:00"]),
+    ("sometime next week, mornings are better", ["2025-03-11 09:00", "2025-03-14 08:00"],
+     ["2025-03-11 14:00", "2025-03-07 09:00"]),
+    ("saturday morning if you have anything", ["2025-03-08 09:00"], ["2025-03-08 14:00", "2025-03-07 09:00"]),
+    ("in three days", ["2025-03-09 10:00"], ["2025-03-08 10:00", "2025-03-10 10:00"]),
+    ("i can do any afternoon except wednesday", ["2025-03-11 14:00", "2025-03-14 13:00"],
+     ["2025-03-12 14:00", "2025-03-11 09:00"]),
+    ("end of next week would be best", ["2025-03-14 10:00", "2025-03-13 15:00"], ["2025-03-10 10:00", "2025-03-07 10:00"]),
+    ("any time after the 15th", ["2025-03-17 10:00", "2025-03-25 10:00"], ["2025-03-14 10:00", "2025-03-15 10:00"]),
+    ("before lunch on tuesday", ["2025-03-11 10:00"], ["2025-03-11 13:00", "2025-03-12 10:00"]),
+    ("i get off work at 4 so anytime after that", ["2025-03-07 16:30"], ["2025-03-07 15:00", "2025-03-07 09:00"]),
+    ("weekends are best for me", ["2025-03-08 10:00", "2025-03-16 10:00"], ["2025-03-10 10:00"]),
+    ("no mornings please", ["2025-03-07 14:00"], ["2025-03-07 09:00"]),
+    ("how about the week after next", ["2025-03-18 10:00"], ["2025-03-11 10:00", "2025-03-25 10:00"]),
+    ("the fourteenth in the afternoon", ["2025-03-14 14:00"], ["2025-03-14 09:00", "2025-03-13 14:00"]),
+    ("between ten and two", ["2025-03-07 11:00", "2025-03-07 13:30"], ["2025-03-07 14:30", "2025-03-07 09:00"]),
+    ("tomorrow no wait saturday", ["2025-03-08 10:00"], ["2025-03-07 10:00"]),
+    ("a week from tuesday", ["2025-03-18 10:00"], ["2025-03-11 10:00"]),
+    ("i work tuesdays and thursdays", ["2025-03-10 10:00", "2025-03-12 10:00"],
+     ["2025-03-11 10:00", "2025-03-13 10:00", "2025-03-18 10:00"]),
+    ("no earlier than ten in the morning", ["2025-03-07 10:00", "2025-03-07 15:00"], ["2025-03-07 08:30"]),
+    ("late afternoon is better, after 3", ["2025-03-07 15:30"], ["2025-03-07 13:00"]),
+]
+
+
+@pytest.mark.parametrize("text,fit,unfit", TIMES, ids=[t[0][:40] for t in TIMES])
+def test_the_callers_timing_constrains_the_offers(understand, text, fit, unfit):
+    prefs = understand(text, expecting="time").times
+    assert prefs, text
+    assert [accepts(prefs, instant(s), CHICAGO) for s in fit] == [True] * len(fit)
+    assert [accepts(prefs, instant(s), CHICAGO) for s in unfit] == [False] * len(unfit)
+
+
+def test_the_summary_of_preferences_names_what_was_excluded(understand):
+    summary = constraints(understand("next week after lunch, just not monday", expecting="time").times)
+    assert summary.excluded_weekdays == {"monday"}
+    assert (summary.earliest_date.isoformat(), summary.latest_date.isoformat()) == ("2025-03-10", "2025-03-16")
+    assert summary.earliest_time.strftime("%H:%M") == "13:00"
+
+
+ANSWERS = [
+    ("uh no wait yeah go ahead and book it", "yes"),
+    ("yes actually no hold off on that", "no"),
+    ("yeah no that won't work", "no"),
+    ("no... actually yes, book it", "yes"),
+    ("hmm nah on second thought sure let's do it", "yes"),
+    ("sure sounds good", "yes"),
+]
+
+
+@pytest.mark.parametrize("text,answer", ANSWERS)
+def test_the_last_word_decides_yes_or_no(understand, text, answer):
+    assert understand(text, expecting="confirm").answer == answer
+
+
+OFFERED = ("2025-03-07 09:00", "2025-03-07 15:00", "2025-03-10 11:00")
+
+
+@pytest.mark.parametrize("text,index", [
+    ("the second one no the first", 0),
+    ("uh the first one actually the last one", 2),
+    ("the three o'clock one", 1),
+    ("give me the monday one", 2),
+])
+def test_the_choice_is_the_final_one_said(understand, text, index):
+    u = understand(text, expecting="choice", offered=OFFERED)
+    assert u.choice is not None and u.choice.index == index
+
+
+PHONES = [
+    ("it's seven seven three, five five five, oh one four two", "+17735550142"),
+    ("three one two double five five one two one two", "+13125551212"),
+    ("area code three one two and then five five five triple seven oh", "+13125557770"),
+    ("seven seven three five five five no sorry seven oh eight five five five two two two two", "+17085552222"),
+    ("my cell is eight four seven, five five five, twenty one hundred", "+18475552100"),
+]
+
+
+@pytest.mark.parametrize("text,phone", PHONES)
+def test_a_callback_number_in_words(understand, text, phone):
+    assert understand(text, expecting="phone").phone == phone
+
+
+def test_a_number_given_over_two_turns(understand):
+    first = understand("yeah it's three one two five five five", expecting="phone")
+    assert first.phone is None and first.partial_digits == "312555"
+    from shared.domain.understanding import parse
+    second = parse("zero one four two", now=instant("2025-03-06 10:00"), time_zone=CHICAGO, expecting="phone",
+                   carried_digits=first.partial_digits)
+    assert second.phone == "+13125550142"
+
+
+@pytest.mark.parametrize("text,expecting,address,postal", [
+    ("twenty one hundred north clark", "address", "2100 North Clark", None),
+    ("fourteen twenty two west belmont avenue", "address", "1422 West Belmont Avenue", None),
+    ("one oh five east ohio street chicago six oh six one one", "address", "105 East Ohio Street, Chicago, 60611",
+     "60611"),
+    ("six oh six one four", "postal_code", None, "60614"),
+    ("my zip is six zero six two two", "postal_code", None, "60622"),
+])
+def test_addresses_and_zip_codes_in_words(understand, text, expecting, address, postal):
+    u = understand(text, expecting=expecting)
+    assert (u.address, u.postal_code) == (address, postal)
