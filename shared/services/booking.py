@@ -50,6 +50,7 @@ from shared.domain.timezones import UnknownTimeZoneError, zone
 from shared.errors import ConflictError, ExternalServiceError, NotFoundError, OptedOutError, TransientError
 from shared.logs import get_logger, redact
 from shared.ports import AppointmentDraft, Attendee, CalendarEvent, EventDraft, Regarding
+from shared.services import manage_links
 from shared.services import notifications as texts
 from shared.services import webhooks
 from shared.services.contracts import CancelInput, Conflict, RescheduleInput, SagaInput
@@ -545,7 +546,8 @@ class _Notice:
 async def _send_sms(services, booking: Booking, look: _Lookup, notice: _Notice) -> tuple[str, str | None]:
     if not booking.customer.phone:
         return "skipped", "no phone number"
-    body = texts.sms_text(notice.change, booking, look.config, look.event_type, look.host, notice.previous_start)
+    body = texts.sms_text(notice.change, booking, look.config, look.event_type, look.host, notice.previous_start,
+                          manage_url=manage_links.link_for(services.settings, booking))
     # The same key on every retry of this change's text: the sender records it before sending (at most once).
     key = f"booking:{booking.id}:{notice.change}:{notice.change_id}:sms"
     receipt = await services.sms.send_sms(booking.customer.phone, body, tag=f"booking-{notice.change}", key=key)

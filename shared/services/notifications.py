@@ -80,14 +80,20 @@ def _where(booking: Booking, event_type: EventType) -> str:
     return ""
 
 
-def _how_to_change(config: BusinessConfig) -> str:
+def _how_to_change(config: BusinessConfig, manage_url: str | None = None) -> str:
+    if manage_url:
+        return f"Manage your visit: {manage_url}"
     phone = display_phone(config.business.phone)
     return f"To reschedule or cancel, call {phone}." if phone else "To reschedule or cancel, reply to this message."
 
 
 def sms_text(change: Change, booking: Booking, config: BusinessConfig, event_type: EventType, host: Host,
-             previous_start: datetime | None = None) -> str:
-    """The customer's text for a booking that was made, moved or cancelled."""
+             previous_start: datetime | None = None, manage_url: str | None = None) -> str:
+    """The customer's text for a booking that was made, moved or cancelled.
+
+    ``manage_url``: the booking's manage link (shared/services/manage_links.py), offered instead of "call us"
+    in the texts of a booking made or moved; a cancelled booking's text never carries one.
+    """
     business = one_line(config.business.name, 80)
     service = one_line(event_type.name, 80)
     when = format_when(booking.start, booking.time_zone)
@@ -100,10 +106,13 @@ def sms_text(change: Change, booking: Booking, config: BusinessConfig, event_typ
     with_whom = f" with {who}" if who else ""
     if change == "rescheduled":
         was = f" (was {format_when(previous_start, booking.time_zone)})" if previous_start else ""
-        head = f"{business}: your {service} has moved to {when}{was}{with_whom}{_where(booking, event_type)}."
+        # The place did not move; with a link (which shows it) the text leaves it out to stay within two segments.
+        where = "" if manage_url else _where(booking, event_type)
+        head = f"{business}: your {service} has moved to {when}{was}{with_whom}{where}."
     else:
         head = f"{business}: your {service} is confirmed for {when}{with_whom}{_where(booking, event_type)}."
-    return f"{head} {_how_to_change(config)} {reference}"
+    # The link's page shows the reference, and the text stays within two segments (docs/SECURITY.md).
+    return f"{head} {_how_to_change(config, manage_url)}" + ("" if manage_url else f" {reference}")
 
 
 # ---------------------------------------------------------------- the Outlook event (the host's calendar)

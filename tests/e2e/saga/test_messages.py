@@ -44,6 +44,25 @@ def test_the_text_is_one_plain_line_in_the_customers_time(business):
                                 "CST has been cancelled.")
 
 
+def test_a_text_with_the_manage_link_offers_it_instead_of_a_call_and_stays_within_two_segments(business):
+    from shared.services.manage_links import issue, manage_url
+    booking = _booking(address="2400 N Lincoln Ave, Chicago, IL 60614")
+    booking = booking.model_copy(update={"id": "bk_0123456789abcdef01234567", "status": "confirmed"})
+    event_type, host = business.event_type("plumbing-repair"), business.host("dana")
+    link = manage_url("https://func-frontdesk-abc123def456g.azurewebsites.net", issue("s" * 32, booking.id, booking.end))
+    made = texts.sms_text("created", booking, business, event_type, host, manage_url=link)
+    moved = texts.sms_text("rescheduled", booking, business, event_type, host, previous_start=booking.start,
+                           manage_url=link)
+    # The link's page shows the reference: the text spends its characters on the link instead.
+    assert made.endswith(f"Manage your visit: {link}") and "call (312)" not in made and "Ref " not in made
+    assert moved.endswith(f"Manage your visit: {link}") and "has moved to" in moved
+    # Concatenated GSM-7 texts carry 153 characters a segment: two segments, even with a long address.
+    for text in (made, moved):
+        assert all(ord(ch) < 128 for ch in text) and len(text) <= 2 * 153, (len(text), text)
+    cancelled = texts.sms_text("cancelled", booking, business, event_type, host, manage_url=link)
+    assert link not in cancelled and "To book again, call (312) 555-0100." in cancelled
+
+
 def test_customer_text_is_escaped_in_the_owner_email(business):
     message = texts.owner_email(_booking(notes="<img src=x onerror=alert(1)>"), business,
                                 business.event_type("plumbing-repair"), business.host("dana"))
