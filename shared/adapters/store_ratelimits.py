@@ -51,6 +51,7 @@ log = get_logger(__name__)
 TABLE = "ratelimits"
 MAX_ATTEMPTS = 10  # ETag conflicts in a row before giving up (each one is another instance's success)
 BUSY_RETRY_SECONDS = 1.0  # the answer when the row kept changing: strict (refuse), and short
+CLOCK_JUMP_SECONDS = 300.0  # a row stamped this far in our future: a clock was set back, not mere skew
 MAX_REMEMBERED = 10_000  # callers an instance remembers refusals for; a flood of addresses forgets them all
 
 
@@ -99,6 +100,8 @@ class TableTokenBuckets:
                 tokens, since, etag = float(limit.burst), now, None
             else:
                 tokens, since, etag = float(current["Tokens"]), float(current["At"]), current.metadata["etag"]
+                if since > now + CLOCK_JUMP_SECONDS:
+                    since = now  # refill from now on rather than freeze the bucket until that time comes back
             tokens = limit.refill(tokens, since, now)
             if tokens < 1:
                 return 0, limit.wait_for_one(tokens)  # a refusal writes nothing
