@@ -11,13 +11,15 @@ and the call ended in a confirmed booking.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import sys
 import textwrap
 import time
 import urllib.request
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 
 def fetch_json(url: str) -> tuple[int, dict]:
@@ -112,15 +114,46 @@ def show_call(stack, call, results: list[dict]) -> bool:
     return True
 
 
-def main() -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m dev.demo", description=__doc__.split("\n")[0])
+    parser.add_argument("--at", metavar="'DAY HH:MM'", type=local_moment, default=None,
+                        help="place the call at the next such local time of the business (e.g. 'sat 10:00', "
+                             "'wed 07:30'); default: now")
+    return parser.parse_args(argv)
+
+
+def local_moment(text: str) -> datetime:
+    """``"wed 07:30"`` -> the next such wall-clock time in the example business's zone (aware UTC)."""
+    from zoneinfo import ZoneInfo
+    days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    try:
+        day, wall = text.lower().split()
+        hour, minute = (int(part) for part in wall.split(":"))
+        weekday = days.index(day[:3])
+        zone = ZoneInfo("America/Chicago")
+        now = datetime.now(zone)
+        for ahead in range(8):
+            moment = (now + timedelta(days=ahead)).replace(hour=hour, minute=minute, second=0, microsecond=0)
+            if moment.weekday() == weekday and moment > now:
+                return moment.astimezone(timezone.utc)
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"{text!r} is not like 'wed 07:30'")
+
+
+def main(argv: list[str] | None = None) -> int:
     from dev.stack import LocalStack
     from shared.logs import configure_logging
 
+    args = parse_args(argv)
     configure_logging("WARNING", json_output=False, stream=sys.stderr)
     started = time.perf_counter()
     with LocalStack(extra_env={"LOG_LEVEL": "WARNING"}) as stack:
         print(f"Local stack up in {time.perf_counter() - started:.1f} s:")
         print(stack.describe())
+        if args.at is not None:  # the whole app reads the host's clock (shared.clock)
+            stack.host.clock.travel_to(args.at)
+            print(f"\nThe clock reads {args.at.astimezone(ZoneInfo('America/Chicago')):%A %H:%M} in Chicago.")
         status, health = fetch_json(stack.host.url("health"))
         print(f"\nGET /api/health -> {status}")
         print(json.dumps(health, indent=2))
