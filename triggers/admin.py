@@ -77,3 +77,42 @@ async def erase_personal_data(req: func.HttpRequest, client: df.DurableOrchestra
         report, complete = await erase_person(get_services(), client, phone, email)
         return json_response(report, 200 if complete else 202, headers={"Cache-Control": "no-store"})
     return await _guarded("erase personal data", handle)
+
+
+def openapi_paths() -> dict:
+    """The privacy routes in the OpenAPI document (triggers/openapi.py): sent with the admin (master) key."""
+    def ref(name: str) -> dict:
+        return {"$ref": f"#/components/schemas/{name}"}
+
+    def errors(*statuses: int) -> dict:
+        return {str(status): {"description": text, "content": {"application/json": {"schema": ref("ErrorResponse")}}}
+                for status, text in ((400, "Malformed JSON"), (401, "The admin (master) key is required"),
+                                     (413, "The body is larger than 64 KiB"), (415, "The body is not application/json"),
+                                     (422, "Neither a usable phone number nor an e-mail address"),
+                                     (503, "Storage or the Durable task hub did not answer; see Retry-After"))
+                if status in statuses}
+
+    subject = {"type": "object", "additionalProperties": False, "minProperties": 1,
+               "properties": {"phone": {"type": "string", "minLength": 1, "maxLength": 40,
+                                        "description": "E.164, or national in SMS__DEFAULT_REGION"},
+                              "email": {"type": "string", "minLength": 3, "maxLength": 254}}}
+    body = {"required": True, "content": {"application/json": {"schema": subject}}}
+    answer = {"type": "object", "description": "docs/API.md#privacy-requests-admin"}
+    security = [{"functionKey": []}]
+    note = "Needs the function app's admin (master) key in x-functions-key; any other key is answered 401."
+    return {
+        "/privacy/export": {"post": {
+            "operationId": "exportPersonalData", "summary": "Everything Frontdesk holds about a phone or e-mail",
+            "description": note, "security": security, "requestBody": body,
+            "responses": {"200": {"description": "The export",
+                                  "content": {"application/json": {"schema": answer}}},
+                          **errors(400, 401, 413, 415, 422, 503)}}},
+        "/privacy/erase": {"post": {
+            "operationId": "erasePersonalData", "summary": "Export, then erase, what Frontdesk holds about a person",
+            "description": note, "security": security, "requestBody": body,
+            "responses": {"200": {"description": "Erased (the export, what was erased, what is kept)",
+                                  "content": {"application/json": {"schema": answer}}},
+                          "202": {"description": "Erased except what is still going on (listed under pending)",
+                                  "content": {"application/json": {"schema": answer}}},
+                          **errors(400, 401, 413, 415, 422, 503)}}},
+    }

@@ -169,6 +169,12 @@ def _with_entra_twins(paths: dict[str, Any]) -> dict[str, Any]:
 
 
 @functools.cache
+def _admin_paths() -> dict[str, Any]:
+    """The admin key's privacy routes (triggers/admin.py)."""
+    from triggers.admin import openapi_paths
+    return openapi_paths()
+
+
 def openapi_document() -> dict[str, Any]:
     """The whole document (built once)."""
     from pydantic.json_schema import models_json_schema
@@ -192,7 +198,7 @@ def openapi_document() -> dict[str, Any]:
                                 "JSON is camelCase; times are ISO 8601 with an offset; errors are "
                                 "{\"error\": {\"code\", \"message\", \"details\"}}. See docs/API.md."},
         "servers": [{"url": "/api"}],
-        "paths": _with_entra_twins(_paths()),
+        "paths": {**_with_entra_twins(_paths()), **_admin_paths()},
         "components": {
             "schemas": schemas,
             "securitySchemes": {
