@@ -5,6 +5,9 @@ overlap; both must see the same state and at most one may advance it. One row pe
 (PartitionKey = CallSid, RowKey ``call``) holds the dialog state as JSON; ``create`` is insert-only
 and ``save`` is conditional on the ETag from ``get``, so a retried or overlapping webhook that works
 from an old state gets ``ConflictError`` instead of overwriting a newer one.
+
+The caller id and the number and e-mail the caller gives are indexed by hash in ``privacyindex``
+(shared/adapters/store_privacy.py) before the state naming them is written, once per call and person.
 """
 
 from __future__ import annotations

@@ -143,7 +143,10 @@ async def find_person(services, client, phone: str | None, email: str | None) ->
 async def _instances(client, booking_id: str) -> list[dict[str, Any]]:
     """The booking's sagas with their inputs and outputs (instance ids start with the booking id)."""
     found = []
+    from shared.services.retention import is_saga_of
     for listed in await client.get_status_by(instance_id_prefix=booking_id):
+        if not is_saga_of(booking_id, listed.instance_id):
+            continue
         status = await client.get_status(listed.instance_id, show_input=True)
         if not status:
             continue

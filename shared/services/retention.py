@@ -228,10 +228,17 @@ async def _bounded(jobs, limit: int = PARALLEL_DELETES) -> None:
     await asyncio.gather(*(gated(job) for job in jobs))
 
 
+def is_saga_of(booking_id: str, instance_id: str | None) -> bool:
+    """The booking's sagas are ``<id>`` (book) and ``<id>-...`` (cancel, reschedule): not ``<id>x`` of another."""
+    return bool(instance_id) and (instance_id == booking_id or instance_id.startswith(booking_id + "-"))
+
+
 async def purge_booking_instances(client, booking_id: str) -> int:
     """Purge the finished sagas of one booking (instance ids start with the booking id); returns how many."""
     purged = 0
     for status in await client.get_status_by(instance_id_prefix=booking_id):
+        if not is_saga_of(booking_id, status.instance_id):
+            continue
         runtime = getattr(status.runtime_status, "value", status.runtime_status)
         if runtime in ("Completed", "Failed", "Terminated", "Canceled"):
             result = await client.purge_instance_history(status.instance_id)
