@@ -186,12 +186,12 @@ def page_body(opened: Opened, config) -> tuple[str, str]:
                           for label, value in rows if value)
         return "Your appointment", (
             f'<header class="fd-head"><h1 id="fd-title" tabindex="-1">Your appointment</h1>{business}</header>'
-            '<p id="fd-status" class="fd-status" role="status" aria-live="polite"></p>'
-            '<div id="fd-alert" class="fd-alert" role="alert" hidden><p id="fd-alert-text"></p></div>'
             f'<dl class="fd-receipt" id="fd-booking">{listing}</dl>'
             '<div id="fd-actions" class="fd-actions" hidden>'
             '<button type="button" id="fd-reschedule" class="fd-button fd-primary">Reschedule</button>'
             '<button type="button" id="fd-cancel" class="fd-button fd-secondary">Cancel appointment</button></div>'
+            '<p id="fd-status" class="fd-status" role="status" aria-live="polite"></p>'
+            '<div id="fd-alert" class="fd-alert" role="alert" hidden><p id="fd-alert-text"></p></div>'
             f'<noscript><p class="fd-alert">Changing your appointment here needs JavaScript. {_call_us(config)}'
             '</p></noscript>' + actions_markup())
     if opened.verdict == "cancelled":
@@ -425,3 +425,66 @@ async def manage_reschedule(req: func.HttpRequest, client: df.DurableOrchestrati
             # The link of the new time (its expiry follows the appointment); the page switches to it.
             return await current_view(booking.id, {"manageUrl": link} if link else None)
     return await api.guarded("manage reschedule", handle)
+
+
+# ---------------------------------------------------------------- the OpenAPI document (triggers/openapi.py)
+
+def openapi_paths() -> dict[str, Any]:
+    """The manage routes in the OpenAPI document: anonymous, the token in the path is the credential."""
+    texts = {400: "Malformed JSON", 404: "The link is not valid (altered, unknown, or never a confirmed booking)",
+             409: "The time is not available (or the service is no longer offered); choose another",
+             410: "The link has expired (link_expired) or the booking was cancelled (booking_cancelled)",
+             413: "The body is larger than 64 KiB", 415: "The body is not application/json",
+             422: "Invalid input; details name the field", 429: "Too many requests from this address; see Retry-After",
+             503: "The change could not be made now; nothing changed; try again"}
+
+    def errors(*statuses: int) -> dict[str, Any]:
+        schema = {"$ref": "#/components/schemas/ErrorResponse"}
+        return {str(s): {"description": texts[s], "content": {"application/json": {"schema": schema}}}
+                for s in statuses}
+
+    def ok(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+        return {"200": {"description": description, "content": {"application/json": {"schema": schema}}}}
+
+    token = {"name": "token", "in": "path", "required": True, "description": "the manage token from the text",
+             "schema": {"type": "string", "minLength": 1, "maxLength": 240, "pattern": "^[A-Za-z0-9_-]+$"}}
+    view = {"type": "object", "description": "docs/API.md#manage-links: no name, phone, e-mail or notes",
+            "properties": {"status": {"type": "string"}, "reference": {"type": "string"},
+                           "service": {"type": "string"}, "start": {"type": "string"}, "end": {"type": "string"},
+                           "timeZone": {"type": "string"}, "when": {"type": "string"},
+                           "technician": {"type": ["string", "null"]}, "where": {"type": ["string", "null"]},
+                           "manageUrl": {"type": "string", "description": "after a move: the new time's link"}}}
+    pending = {"202": {"description": "Still being made; send the same request again (it joins the same change)",
+                       "content": {"application/json": {"schema": {"type": "object"}}}}}
+    html_page = {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}
+    common = {"security": [], "parameters": [token]}
+    return {
+        "/manage/{token}": {"get": {
+            "operationId": "managePage", "summary": "The customer's page for the booking (HTML)", **common,
+            "responses": {"200": html_page, "404": html_page, "410": html_page, **errors(429, 503)}}},
+        "/manage/{token}/booking": {"get": {
+            "operationId": "manageBooking", "summary": "The booking as the manage page shows it", **common,
+            "responses": {**ok("The booking", view), **errors(404, 410, 429, 503)}}},
+        "/manage/{token}/availability": {"get": {
+            "operationId": "manageAvailability", "summary": "A week of open times for the booking's service",
+            "security": [], "parameters": [token, {"name": "from", "in": "query", "required": False,
+                                                   "description": "first local date (default today)",
+                                                   "schema": {"type": "string", "format": "date"}}],
+            "responses": {**ok("Open times; sameTechnician marks the customer's own technician", {"type": "object"}),
+                          **errors(404, 409, 410, 422, 429, 503)}}},
+        "/manage/{token}/cancel": {"post": {
+            "operationId": "manageCancel", "summary": "Cancel the booking (the cancel saga)", **common,
+            "responses": {**ok("Cancelled (also when it already was)", {"type": "object"}), **pending,
+                          **errors(404, 410, 429, 503)}}},
+        "/manage/{token}/reschedule": {"post": {
+            "operationId": "manageReschedule", "summary": "Move the booking to an open time (the reschedule saga)",
+            **common, "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["start"], "additionalProperties": False,
+                "properties": {"start": {"type": "string", "format": "date-time"}}}}}},
+            "responses": {**ok("Moved", view), **pending, **errors(400, 404, 409, 410, 413, 415, 422, 429, 503)}}},
+        "/manage-assets/{asset}": {"get": {
+            "operationId": "manageAsset", "summary": "The manage page's script and style sheet", "security": [],
+            "parameters": [{"name": "asset", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "the file"}, "304": {"description": "not modified"},
+                          "404": {"description": "no such file"}}}},
+    }

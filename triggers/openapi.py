@@ -175,6 +175,12 @@ def _admin_paths() -> dict[str, Any]:
     return openapi_paths()
 
 
+def _manage_paths() -> dict[str, Any]:
+    """The manage link's routes (triggers/manage.py)."""
+    from triggers.manage import openapi_paths
+    return openapi_paths()
+
+
 def openapi_document() -> dict[str, Any]:
     """The whole document (built once)."""
     from pydantic.json_schema import models_json_schema
@@ -198,7 +204,7 @@ def openapi_document() -> dict[str, Any]:
                                 "JSON is camelCase; times are ISO 8601 with an offset; errors are "
                                 "{\"error\": {\"code\", \"message\", \"details\"}}. See docs/API.md."},
         "servers": [{"url": "/api"}],
-        "paths": {**_with_entra_twins(_paths()), **_admin_paths()},
+        "paths": {**_with_entra_twins(_paths()), **_admin_paths(), **_manage_paths()},
         "components": {
             "schemas": schemas,
             "securitySchemes": {

@@ -29,6 +29,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 WIDGET_KEY = "widget-" + secrets.token_urlsafe(18)
 DYNAMICS_KEY = "dynamics-" + secrets.token_urlsafe(18)
+MANAGE_SECRET = "manage-" + secrets.token_urlsafe(24)  # signs the manage links (test_manage_page.py mints them)
 BOOKING_FUNCTIONS = ("create_booking", "get_booking")
 TIME_ZONE = "America/Chicago"
 DESKTOP = {"width": 1280, "height": 900}
@@ -55,6 +56,7 @@ def widget_stack(outside):
         "DEV_HOST_FUNCTION_KEYS": json.dumps(keys),
         "WIDGET__FUNCTION_KEY": WIDGET_KEY,
         "WIDGET__ALLOWED_ORIGINS": f"{outside.site_origin}, {outside.crm_origin}",
+        "MANAGE__LINK_SECRET": MANAGE_SECRET,
     }
     stack = RemoteStack(env, table_prefix="br" + uuid.uuid4().hex[:8]).start()
     outside.widget_base = stack.base_url
