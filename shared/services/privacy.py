@@ -218,7 +218,8 @@ def _in_progress(state: dict[str, Any]) -> bool:
     if dialog.get("ended"):
         return False
     try:
-        started = datetime.fromisoformat(str(dialog.get("started_at") or dialog.get("startedAt")).replace("Z", "+00:00"))
+        started_at = str(dialog.get("started_at") or dialog.get("startedAt"))
+        started = datetime.fromisoformat(started_at.replace("Z", "+00:00"))
     except ValueError:
         return False
     return clock.now() - started < CALL_STALE_AFTER
