@@ -8,7 +8,7 @@ What goes, and when (the ``RETENTION__*`` settings; docs/SECURITY.md explains th
 | voice call state (the transcript) | ``call_days`` after its last change | ``Timestamp lt <cutoff>`` |
 | Idempotency-Key records | ``idempotency_days`` after first use | ``CreatedAt lt <cutoff>`` in ``idem:`` partitions |
 | Graph subscription records never renewed | ``subscription_days`` after expiry | one small partition |
-| bookings, index rows, their sagas' history | ``booking_days`` after the appointment | ``End lt <cutoff>``; sagas by id |
+| bookings, index rows, sagas' history | ``booking_days`` after the appointment | ``End lt <cutoff>``; sagas by id |
 | any other finished orchestration's history | ``durable_days`` after creation | the client's purge by time and status |
 | SMS opt-outs | for good | never purged: consent records (docs/SECURITY.md) |
 
