@@ -20,22 +20,25 @@ the :class:`~shared.domain.understanding.Understanding`; this module alone decid
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from shared.domain.business import EventType
-from shared.domain.dialog.model import (Action, CallState, CheckHold, ConfirmHold, DialEnded, DialogContext, Event,
+from shared.domain.dialog.model import (Action, BookedJob, CallState, CheckHold, ConfirmHold, DialEnded, DialogContext, Event,
                                         FindSlots, Hangup, Heard, Hold, HoldUpdate, HungUp, Listen, Offer, PlaceHold,
                                         Poll, Redirect, ReleaseHold, Silence, SlotsFound, Stage, Step, TakeMessage,
                                         Transfer)
 from shared.domain.dialog.speech import (last_digits, phone_ending, sentence_list, service_name, spoken_choices,
                                          spoken_time, titled, with_article)
+from shared.domain.dialog.speech import DAYS as DAY_NAMES
 from shared.domain.timezones import zone
-from shared.domain.understanding import TimePreference, Understanding, parse, service_catalog
+from shared.domain.understanding import TimePreference, Understanding, accepts, parse, service_catalog
+from shared.domain.understanding.schema import WEEKDAY_NAMES as WEEKDAYS
 from shared.domain.understanding.services import stem
 
-MAX_REPROMPTS = 2  # silences or nonsense in a row before a message is taken
+MAX_REPROMPTS = 2  # silences or nonsense in a row before the receptionist stops asking and changes strategy
+MAX_SAME_PROMPT = 2  # a question is said at most this often in the same words; then the strategy changes
 MAX_POLLS = 12  # redirects waiting for one saga step (each waits a little on the server) before giving up
-MAX_TURNS = 80  # a runaway call ends with a message rather than looping forever
+MAX_TURNS = 40  # caller turns (speech or silence): a call that gets nowhere ends with a message by then
 HEARD_KEPT = 6
 GAS_SAFETY = ("If you smell gas, please leave the building now. Don't switch lights or anything electrical on "
               "or off, and don't use a lighter. Once you're outside, call your gas company or 911.")
@@ -44,14 +47,16 @@ DETAIL_FIELDS = ("name", "address", "postal_code", "phone", "email")
 WATER_SIGNALS = {"flooding", "burst_pipe", "sewage_backup"}
 HEAT_SIGNALS = {"no_heat", "no_cooling"}
 _BYE = re.compile(r"\b(?:good ?)?bye\b", re.IGNORECASE)  # "no thanks, bye": a no that ends the call
+_MESSAGE = re.compile(r"\b(?:leave|take) a message\b|^\W*(?:a )?message\W*$", re.IGNORECASE)
 DAYTIME = (7, 20)  # local hours offered to callers who are not in an emergency, when there is a choice
 
 
 class _Turn:
     """The step being built: lines said and actions asked for so far."""
 
-    def __init__(self, state: CallState):
+    def __init__(self, state: CallState, ctx: DialogContext):
         self.state = state
+        self.ctx = ctx
         self.say: list[str] = []
         self.actions: list[Action] = []
 
@@ -63,12 +68,29 @@ class _Turn:
         self.actions.append(action)
         return self
 
-    def ask(self, stage: Stage, prompt: str, *, timeout: int = 5, remember: str | None = None) -> Step:
-        """Say ``prompt`` and listen; ``remember`` is the plain question kept for repeats (default: the prompt)."""
+    def ask(self, stage: Stage, prompt: str, *, timeout: int = 5, remember: str | None = None,
+            keep_prompt: bool = False) -> Step:
+        """Say ``prompt`` and listen; ``remember`` is the plain question kept for repeats (default: the prompt).
+
+        The guarantee against loops lives here: a question (the plain one, and the exact words) already said
+        :data:`MAX_SAME_PROMPT` times in this call is never said again; the receptionist changes strategy
+        instead (another wording, a choice, accepting what it has, or a message) -- see :func:`_change_strategy`.
+        ``keep_prompt`` leaves the remembered question alone (an aside such as "Sure, take your time.").
+        """
+        question = remember or prompt
+        keys = {question, prompt}
+        if any(self.state.asked.get(key, 0) >= MAX_SAME_PROMPT for key in keys):
+            return _change_strategy(self, stage)
+        for key in keys:
+            self.state.asked[key] = self.state.asked.get(key, 0) + 1
         self.state.stage = stage
-        self.state.prompt = remember or prompt
+        if not keep_prompt:
+            self.state.prompt = question
         self.say.append(prompt)
         return self._step(Listen(self.state.expecting, timeout))
+
+    def can_ask(self, prompt: str) -> bool:
+        return self.state.asked.get(prompt, 0) < MAX_SAME_PROMPT
 
     def redirect(self, pause: int = 0) -> Step:
         return self._step(Redirect(pause))
@@ -96,7 +118,7 @@ class _Turn:
 def start(call_sid: str, caller: str | None, ctx: DialogContext) -> Step:
     """A new call: greet with the business name and ask how to help."""
     state = CallState(call_sid=call_sid, caller=caller, started_at=ctx.now)
-    turn = _Turn(state).line(f"Thanks for calling {ctx.config.business.name}.")
+    turn = _Turn(state, ctx).line(f"Thanks for calling {ctx.config.business.name}.")
     if not ctx.office_open:
         turn.line("Our office is closed right now, but I can book a visit or take a message.")
     return turn.ask("need", "How can I help you today?")
@@ -105,7 +127,7 @@ def start(call_sid: str, caller: str | None, ctx: DialogContext) -> Step:
 def advance(state: CallState, event: Event, ctx: DialogContext) -> Step:
     """The next step of the call after ``event``."""
     state = state.model_copy(deep=True)
-    turn = _Turn(state)
+    turn = _Turn(state, ctx)
     if state.ended:
         return turn.hangup() if not isinstance(event, HungUp) else turn._step(Hangup())
     if isinstance(event, HungUp):
@@ -166,16 +188,22 @@ def _heard(turn: _Turn, event: Heard, ctx: DialogContext) -> Step:
     if u.intent == "repeat":
         return turn.ask(state.stage, state.prompt or "How can I help you today?")
     if u.intent == "wait":
-        return turn.line("Sure, take your time.").ask(state.stage, state.prompt, timeout=10)
+        return turn.ask(state.stage, "Sure, take your time.", timeout=10, keep_prompt=True)
     if state.stage != "message" and (u.intent == "goodbye" or _bye(event.text, u, state)):
         return _goodbye(turn, ctx)
-    if state.stage == "anything_else" and state.mode == "booking" and (u.event_type or u.intent == "book"):
+    if state.stage in ("need", "anything_else") and _MESSAGE.search(event.text) and not u.event_type:
+        return _to_message(turn, ctx, "asked to leave a message", auto_body=False)
+    if state.stage == "anything_else" and state.mode == "booking" and _another_job(u, ctx):
         _next_booking(state)
+    if (u.not_offered and not u.event_type and state.mode == "booking" and state.details.event_type is None
+            and state.stage in ("need", "anything_else")):
+        return _not_offered(turn, u.not_offered, ctx)
 
     changed = _absorb(state, u, ctx)
     if changed:
         state.misses = 0
-    if state.mode == "booking" and (step := _apply_changes(turn, changed, ctx)) is not None:
+    if state.mode == "booking" and state.stage not in ("anything_else", "second_visit") \
+            and (step := _apply_changes(turn, changed, ctx)) is not None:
         return step
     handler = _STAGES.get(state.stage)
     if handler is None:
@@ -210,12 +238,29 @@ def _has_house_number(address: str) -> bool:
     return any(word.strip(",.").isdigit() for word in address.split())
 
 
+def _another_job(u: Understanding, ctx: DialogContext) -> bool:
+    """After a booking, whether the caller is asking for more work (a plain "yes" is not: it is asked what)."""
+    return bool((u.event_type and u.event_type in ctx.config.event_types_by_key) or u.intent in ("book", "emergency")
+                or u.not_offered or u.is_emergency)
+
+
 def _next_booking(state: CallState) -> None:
-    """Another job in the same call: keep who and where, forget the last job's service and times."""
+    """Another job in the same call: keep who and where, forget the last job's service and times. Times
+    already booked stay passed, so the same time is never offered (or booked) twice."""
     state.details.event_type = None
     state.details.service_phrase = None
-    state.times, state.offers, state.passed, state.hold = [], [], [], None
+    state.passed = _merge(state.passed, [job.start for job in state.jobs])
+    state.times, state.offers, state.hold = [], [], None
     state.urgent, state.signals = False, []
+    state.second_visit = False
+
+
+def _not_offered(turn: _Turn, work: str, ctx: DialogContext) -> Step:
+    """Work the business does not do: say so plainly, say what it does, and take a message for the office."""
+    names = [with_article(service_name(t)) for t in ctx.config.event_types if not t.emergency][:4]
+    turn.line(f"I'm sorry, {work} isn't something we do. We can book {sentence_list(names)}.")
+    turn.line("I'll take a message, and someone from the office will call you back.")
+    return _to_message(turn, ctx, f"asked for work we don't offer ({work})", auto_body=True)
 
 
 def _mark_emergency(state: CallState, u: Understanding, ctx: DialogContext) -> None:
@@ -264,7 +309,8 @@ def _absorb(state: CallState, u: Understanding, ctx: DialogContext) -> set[str]:
                 changed.add("service")
     elif u.service_phrase and not details.service_phrase:
         details.service_phrase = u.service_phrase
-    for field, asked in (("name", ("name",)), ("address", ("address",)), ("postal_code", ("postal_code", "address")),
+    for field, asked in (("name", ("name",)), ("address", ("address", "anything_else")),
+                         ("postal_code", ("postal_code", "address", "anything_else")),
                          ("email", ("email",))):
         value = getattr(u, field)
         if value and value != getattr(details, field) and welcome(field, asked):
@@ -286,8 +332,8 @@ def _absorb(state: CallState, u: Understanding, ctx: DialogContext) -> set[str]:
 def _apply_changes(turn: _Turn, changed: set[str], ctx: DialogContext) -> Step | None:
     """A change that touches the times on offer or the hold: let the hold go and search (or hold) again."""
     state = turn.state
-    if not state.offers and state.hold is None:
-        return None
+    if not state.offers and (state.hold is None or state.hold.status == "confirmed"):
+        return None  # nothing on offer; a confirmed booking is never re-booked by a change
     if changed & {"time", "service"}:
         _release(turn)
         state.offers = []
@@ -329,6 +375,38 @@ def _need(turn: _Turn, event: Heard, changed: set[str], ctx: DialogContext) -> S
     return _continue(turn, ctx)
 
 
+def _anything_else(turn: _Turn, event: Heard, changed: set[str], ctx: DialogContext) -> Step:
+    """After a booking. Only a new job (named, or "I need to book something else") starts another booking; a
+    plain "yes" is asked what else, and nothing said here books the job just booked again."""
+    state, u = turn.state, event.understanding
+    if state.details.event_type is None or "service" in changed:
+        return _need(turn, event, changed, ctx)
+    if u.answer == "no" or u.intent in ("no", "goodbye"):
+        return _goodbye(turn, ctx)
+    if u.intent == "question":
+        return _need(turn, event, changed, ctx)
+    if u.answer == "yes" or u.intent == "yes":
+        return turn.ask("anything_else", "Sure. What else can I help you with?")
+    return _miss(turn, ctx, "Sorry, is there anything else I can help you with?")
+
+
+def _second_visit(turn: _Turn, event: Heard, changed: set[str], ctx: DialogContext) -> Step:
+    """The caller asked again for a job this call already booked: a second visit only on their word."""
+    state, u = turn.state, event.understanding
+    if "address" in changed or "service" in changed:
+        return _continue(turn, ctx)  # another place or another job: not the same one
+    if u.answer == "yes" or u.intent == "yes":
+        state.second_visit = True
+        return _continue(turn, ctx)
+    if u.answer == "no" or u.intent == "no":
+        state.details.event_type = None
+        state.details.service_phrase = None
+        state.times = []
+        return turn.ask("anything_else", "Okay, that visit stays as booked. Is there anything else I can help you "
+                                         "with?")
+    return _miss(turn, ctx, "Sorry, do you need a second, separate visit?")
+
+
 def _services_meant(phrase: str | None, ctx: DialogContext) -> list[EventType]:
     """Event types the caller's words could mean when they fit several ("a clogged drain": a repair or a
     drain cleaning?): those sharing a distinctive word with them, in configuration order."""
@@ -360,9 +438,23 @@ def _phone_confirm(turn: _Turn, event: Heard, changed: set[str], ctx: DialogCont
     if u.answer == "no":
         state.caller_id_declined = True
         return turn.ask("phone", "What's the best number to reach you?")
+    if u.partial_digits or _digit_words(event.text) >= 4:  # another number, not (yet) understood whole
+        state.caller_id_declined = True
+        return turn.ask("phone", "Sorry, I didn't get all of that number. Could you say it again, with the area "
+                                 "code?")
     if changed:
         return _continue(turn, ctx)
     return _miss(turn, ctx, "Sorry, is the number you're calling from the best one to reach you?")
+
+
+_DIGIT_WORDS = {"zero", "oh", "o", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "double",
+                "triple", "ten", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+                "hundred"}
+
+
+def _digit_words(text: str) -> int:
+    """How many words of ``text`` are digits or number words (a phone number said in words has ten or so)."""
+    return sum(1 for word in re.findall(r"[a-z]+|\d", text.lower()) if word.isdigit() or word in _DIGIT_WORDS)
 
 
 def _time(turn: _Turn, event: Heard, changed: set[str], ctx: DialogContext) -> Step:
@@ -431,7 +523,7 @@ def _message(turn: _Turn, event: Heard, changed: set[str], ctx: DialogContext) -
 
 
 _STAGES = {
-    "need": _need, "anything_else": _need,
+    "need": _need, "anything_else": _anything_else, "second_visit": _second_visit,
     "address": _field("address", "Sorry, what's the street address where you need us?"),
     "postal_code": _field("postal_code", "Sorry, what's the five-digit ZIP code?"),
     "name": _field("name", "Sorry, could I get your name?"),
@@ -478,6 +570,8 @@ def _continue(turn: _Turn, ctx: DialogContext) -> Step:
         return _continue_message(turn, ctx)
     if state.details.postal_code and not _served(state, ctx):
         return _out_of_area(turn, ctx)
+    if (job := _same_job(state)) is not None:
+        return _ask_second_visit(turn, job, ctx)
     missing = _missing(state, ctx)
     if missing is None:
         return _find_slots(turn, ctx)
@@ -497,6 +591,32 @@ def _continue(turn: _Turn, ctx: DialogContext) -> Step:
     return turn.ask(missing, prompts[missing])
 
 
+def _same_job(state: CallState) -> BookedJob | None:
+    """A booking of this call for the job now asked for (same service, same place), unless the caller has
+    already said it is a second, separate visit."""
+    details = state.details
+    if state.second_visit or details.event_type is None:
+        return None
+    return next((job for job in state.jobs if job.event_type == details.event_type
+                 and _place(job.address) == _place(details.address)), None)
+
+
+def _place(address: str | None) -> str:
+    return re.sub(r"[^a-z0-9]", "", (address or "").lower())
+
+
+def _ask_second_visit(turn: _Turn, job: BookedJob, ctx: DialogContext) -> Step:
+    event_type = ctx.config.event_type(job.event_type)
+    when = spoken_time(job.start, ctx.time_zone, ctx.now)
+    return turn.ask("second_visit", f"You're already booked for {with_article(service_name(event_type))} {_on(when)}. "
+                                    "Do you need a second, separate visit?")
+
+
+def _on(when: str) -> str:
+    """``today at 2 PM`` / ``on Thursday, March 12th at 2 PM``."""
+    return when if when.startswith(("today", "tomorrow")) else f"on {when}"
+
+
 def _find_slots(turn: _Turn, ctx: DialogContext) -> Step:
     state = turn.state
     state.stage = "time"
@@ -509,7 +629,9 @@ def _slots_found(turn: _Turn, event: SlotsFound, ctx: DialogContext) -> Step:
     if event.failed:
         turn.line("I'm sorry, I can't reach the schedule right now.")
         return _to_message(turn, ctx, "could not read the schedule to book", auto_body=True)
-    slots = [slot for slot in event.slots if slot.start not in state.passed]
+    nots = [pref for pref in state.times if pref.kind == "not"]
+    slots = [slot for slot in event.slots  # never a time declined, booked or ruled out, whoever found it
+             if slot.start not in state.passed and accepts(nots, slot.start, ctx.time_zone)]
     if not state.urgent:
         slots = _daytime(slots, ctx) or slots
     if not slots:
@@ -526,9 +648,8 @@ def _slots_found(turn: _Turn, event: SlotsFound, ctx: DialogContext) -> Step:
         return turn.ask("offer", f"The earliest I can get a technician there is {when}. Shall I hold that for you?")
     state.offers = _two_offers(slots)
     choices = spoken_choices(state.offered_starts, ctx.time_zone, ctx.now)
-    wish = _wish(state.times)
-    if not event.matched and wish:
-        turn.line(f"I don't have anything {wish}.")
+    if not event.matched and any(pref.kind in ("at", "window", "not") for pref in state.times):
+        turn.line(_why_not(state, ctx))
         question = "Would that work?" if len(state.offers) == 1 else "Would either of those work?"
         return turn.ask("offer", f"The closest I have {'is' if len(state.offers) == 1 else 'are'} {choices}. "
                                  f"{question}")
@@ -550,6 +671,41 @@ def _two_offers(slots: list[Offer]) -> list[Offer]:
     later = next((slot for slot in slots[1:] if (slot.start - first.start).total_seconds() >= 2 * 3600), None)
     second = later or (slots[1] if len(slots) > 1 else None)
     return [first] + ([second] if second else [])
+
+
+def _why_not(state: CallState, ctx: DialogContext) -> str:
+    """Why the times offered are not the ones asked for: closed on every day asked, or nothing open then."""
+    asked = _asked_weekdays(state.times, ctx)
+    closed = _closed_weekdays(state, ctx)
+    if asked and asked <= closed:
+        days = sentence_list([DAY_NAMES[day] + "s" for day in sorted(asked)]).replace(" or ", " and ")
+        return f"We're closed on {days}."
+    wish = _wish(state.times)
+    return f"I don't have anything {wish}." if wish else "I don't have anything open that fits."
+
+
+def _asked_weekdays(times: list[TimePreference], ctx: DialogContext) -> set[int]:
+    """The local weekdays (0 = Monday) the caller's wanted times fall on; empty when not bounded to some."""
+    tz = zone(ctx.time_zone)
+    days: set[int] = set()
+    for pref in (p for p in times if p.kind in ("at", "window")):
+        if pref.weekdays:
+            days |= {WEEKDAYS.index(day) for day in pref.weekdays}
+        elif pref.kind == "at" and pref.start is not None:
+            days.add(pref.start.astimezone(tz).weekday())
+        elif pref.first_date and pref.last_date and (pref.last_date - pref.first_date).days < 7:
+            days |= {(pref.first_date + timedelta(days=n)).weekday()
+                     for n in range((pref.last_date - pref.first_date).days + 1)}
+        else:
+            return set()
+    return days
+
+
+def _closed_weekdays(state: CallState, ctx: DialogContext) -> set[int]:
+    """Weekdays on which nobody who can do the job works."""
+    event_type = _event_type(state, ctx, default=None)
+    hosts = ctx.config.eligible_hosts(event_type) if event_type is not None else ctx.config.hosts
+    return {day for day in range(7) if not any(host.weekly[day] for host in hosts)}
 
 
 def _wish(times: list[TimePreference]) -> str:
@@ -587,6 +743,8 @@ def _hold_action(state: CallState) -> PlaceHold:
     notes = "Booked by phone with Frontdesk's receptionist."
     if state.details.service_phrase:
         notes += f" Caller said: {state.details.service_phrase}."
+    if state.callback_note:
+        notes += f" The caller gave another callback number we could not read: \"{state.callback_note}\"."
     if state.urgent:
         notes += " URGENT: " + ", ".join(signal.replace("_", " ") for signal in state.signals) + "."
     return PlaceHold(hold.key, hold.event_type, hold.start, state.details.model_copy(), notes, hold.replaces)
@@ -625,6 +783,8 @@ def _hold_update(turn: _Turn, event: HoldUpdate, ctx: DialogContext) -> Step:
     if event.status == "confirmed" and state.stage == "confirming":
         hold.status = "confirmed"
         state.booked.append(hold.key)
+        state.jobs.append(BookedJob(event_type=hold.event_type, address=state.details.address, start=hold.start))
+        state.passed = _merge(state.passed, [hold.start])
         state.outcome = "booked"
         state.offers = []
         when = spoken_time(hold.start, ctx.time_zone, ctx.now)
@@ -785,16 +945,85 @@ def _silence(turn: _Turn, ctx: DialogContext) -> Step:
 
 
 def _miss(turn: _Turn, ctx: DialogContext, retry: str) -> Step:
-    """Reprompt (at most twice in a row), then take a message rather than go round in circles."""
+    """Reprompt (at most twice in a row), then stop asking: the stage's last resort (see :func:`_last_resort`)."""
     state = turn.state
     state.misses += 1
     if state.misses > MAX_REPROMPTS:
-        return _give_up(turn, ctx, "the receptionist could not understand the caller")
-    question = retry if retry.endswith("?") else f"{retry} {state.prompt}"
-    return turn.ask(state.stage, question, timeout=6, remember=state.prompt or question)
+        return _last_resort(turn, state.stage)
+    if "?" in retry:  # a question of its own ("What kind of work do you need? For example...")
+        return turn.ask(state.stage, retry, timeout=6)
+    return turn.ask(state.stage, f"{retry} {state.prompt}".strip(), timeout=6, remember=state.prompt or None)
 
 
-def _give_up(turn: _Turn, ctx: DialogContext, reason: str) -> Step:
+def _alternatives(state: CallState, stage: str, ctx: DialogContext) -> list[tuple[Stage, str]]:
+    """Other ways to ask what ``stage`` asks, for when its usual words have been said twice."""
+    if stage == "need" or (stage == "anything_else" and state.details.event_type is None):
+        names = [with_article(service_name(t)) for t in ctx.config.event_types if not t.emergency][:5]
+        return [("need", f"I can book {sentence_list(names)}, or take a message for the office. Which would "
+                         "you like?")]
+    return {
+        "address": [("address", "Please tell me the house number and the street, for example 12 Main Street.")],
+        "postal_code": [("postal_code", "Please say the five digits of the ZIP code, one at a time.")],
+        "name": [("name", "Who should I put this under? Your first name is fine.")],
+        "phone_confirm": [("phone", "What number should we call? Please say all ten digits, with the area code.")],
+        "phone": [("phone", "Please say the number slowly, all ten digits, starting with the area code.")],
+        "email": [("email", "Please spell the e-mail address letter by letter, like j o e at example dot com.")],
+        "time": [("time", "Would a weekday morning or afternoon suit you? Or I can find the earliest open time.")],
+        "offer": [("offer", "Please say the first one, the second one, or neither.")],
+        "readback": [("readback", "Should I go ahead and book that time? Please say yes or no.")],
+        "second_visit": [("second_visit", "Is this another visit, separate from the one you just booked? Yes or "
+                                          "no?")],
+    }.get(stage, [])
+
+
+def _change_strategy(turn: _Turn, stage: Stage) -> Step:
+    """``stage``'s question has been said twice already: ask it another way, else take the last resort."""
+    for alt_stage, text in _alternatives(turn.state, stage, turn.ctx):
+        if turn.can_ask(text):
+            return turn.ask(alt_stage, text, timeout=6)
+    return _last_resort(turn, stage)
+
+
+def _last_resort(turn: _Turn, stage: str) -> Step:
+    """When asking again would go round in circles: accept what the call has, or end it with an outcome.
+
+    Never asks the same thing again, so a call always ends: times fall back to the earliest open one (once),
+    an unreadable callback number to the caller id (with the caller's words noted for the office), a
+    question after a booking to goodbye, a message to sending it; anything else becomes a message."""
+    state, ctx = turn.state, turn.ctx
+    if state.mode == "booking" and stage == "time" and not any(p.kind in ("any", "asap") for p in state.times):
+        state.times = [TimePreference(kind="any", phrase="any time")]
+        state.misses = 0
+        turn.line("I'll look for the earliest open time.")
+        return _continue(turn, ctx)
+    if state.mode == "booking" and stage in ("phone_confirm", "phone") and state.caller:
+        if stage == "phone" or state.caller_id_declined:
+            said = next((text for text in reversed(state.heard) if any(ch.isdigit() for ch in text)
+                         or len(text.split()) > 3), None)
+            state.callback_note = said
+            turn.line("I'll use the number you're calling from for now, and pass on the number you said to "
+                      "the office.")
+        else:
+            turn.line("I'll use the number you're calling from.")
+        state.details.phone = state.caller
+        state.misses = 0
+        return _continue(turn, ctx)
+    if stage in ("anything_else", "second_visit") and state.outcome == "booked":
+        return _goodbye(turn, ctx)
+    if stage == "message" or (state.mode == "message" and state.message_asked and (state.details.phone
+                                                                                     or state.caller)):
+        return _send_message(turn, ctx)
+    if stage == "time":
+        return _give_up(turn, ctx, "could not find a time that suits the caller",
+                        "I'm sorry I couldn't find a time that works. I'll have someone from the office call you "
+                        "back to set one up.")
+    return _give_up(turn, ctx, "the receptionist could not understand the caller")
+
+
+def _give_up(turn: _Turn, ctx: DialogContext, reason: str,
+             said: str = "I'm sorry, I'm having trouble understanding. I'll have someone from the office call you "
+                         "back.") -> Step:
+    """End the call with a message for the office, sent now with everything heard (no more questions)."""
     state = turn.state
     callback = state.details.phone or state.caller
     _release(turn)
@@ -802,9 +1031,9 @@ def _give_up(turn: _Turn, ctx: DialogContext, reason: str) -> Step:
         turn.line("I'm sorry, I'm having trouble understanding. Please try calling again.")
         return _goodbye(turn, ctx)
     state.mode = "message"
-    state.message_reason = reason
+    state.message_reason = state.message_reason or reason
     state.message_asked = True
-    turn.line("I'm sorry, I'm having trouble understanding. I'll have someone from the office call you back.")
+    turn.line(said)
     turn.act(TakeMessage(reason, state.urgent, state.details.model_copy(), state.caller, None, tuple(state.heard)))
     state.outcome = state.outcome or "message_taken"
     return _goodbye(turn, ctx)

@@ -26,7 +26,8 @@ from shared.domain.business import BusinessConfig
 from shared.domain.understanding import Expecting, TimePreference, Understanding
 
 Stage = Literal["need", "address", "postal_code", "name", "phone_confirm", "phone", "email", "time", "offer",
-                "holding", "readback", "confirming", "anything_else", "message", "transferring", "ended"]
+                "holding", "readback", "confirming", "anything_else", "second_visit", "message", "transferring",
+                "ended"]
 Mode = Literal["booking", "message"]
 Outcome = Literal["booked", "message_taken", "transferred", "abandoned", "failed"]
 HoldStatus = Literal["placing", "held", "confirming", "confirmed", "released"]
@@ -35,7 +36,7 @@ HoldStatus = Literal["placing", "held", "confirming", "confirmed", "released"]
 EXPECTING: dict[str, Expecting | None] = {
     "need": "need", "address": "address", "postal_code": "postal_code", "name": "name", "phone_confirm": "confirm",
     "phone": "phone", "email": "email", "time": "time", "offer": "choice", "readback": "confirm",
-    "anything_else": "need", "message": None,
+    "anything_else": "need", "second_visit": "confirm", "message": None,
 }
 
 
@@ -60,6 +61,14 @@ class Offer(_State):
 
     start: UtcDatetime
     end: UtcDatetime
+
+
+class BookedJob(_State):
+    """A booking this call made: what, where and when (a second one for the same job needs the caller's word)."""
+
+    event_type: str
+    address: str | None = None
+    start: UtcDatetime
 
 
 class Hold(_State):
@@ -102,6 +111,11 @@ class CallState(_State):
     message_asked: bool = False
     outcome: Outcome | None = None
     booked: list[str] = Field(default_factory=list)  # hold keys that became bookings
+    jobs: list[BookedJob] = Field(default_factory=list)  # what those bookings were, to tell a repeat from a new job
+    second_visit: bool = False  # the caller confirmed that this job is a second, separate visit
+    asked: dict[str, int] = Field(default_factory=dict)  # question -> times said this call (never a third time)
+    callback_note: str | None = None  # another number the caller said that could not be read, for the office
+    carried_digits: str | None = None  # digits of a phone number or ZIP said so far, joined with the next ones
     ended: bool = False
 
     @property

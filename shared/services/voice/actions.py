@@ -4,7 +4,8 @@ Each action is bounded in time, and all the actions of one webhook together by `
 counted from the webhook's start (the language step included), so no webhook comes near Twilio's 15 seconds:
 
 - :class:`FindSlots` reads live availability (``shared.services.availability``) for the caller's words
-  (``search_window`` / ``accepts``), and the nearest other times when nothing fits (4 s at most);
+  (``search_window`` / ``accepts``); when nothing fits it widens step by step (the caller's part of the day
+  on other days, then any time), never offering what the caller ruled out (4 s at most);
 - :class:`PlaceHold` starts ``booking_saga`` with ``confirmation="await"`` and returns at once -- the
   dialog says a filler and redirects (the instance id is the booking id, derived from the hold key, so
   a retried webhook joins the same saga). A hold that replaces an earlier one of the same call waits
@@ -25,10 +26,11 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from shared.domain.dialog import (CheckHold, ConfirmHold, FindSlots, HoldUpdate, Offer, PlaceHold, ReleaseHold,
+from shared.domain.dialog import (CheckHold, ConfirmHold, FindSlots, HoldUpdate, PlaceHold, ReleaseHold,
                                   SlotsFound, TakeMessage)
+from shared.domain.dialog.offers import fitting, widened
 from shared.domain.routing import RoutingContext
-from shared.domain.understanding import accepts, search_window
+from shared.domain.understanding import search_window
 from shared.errors import ExternalServiceError
 from shared.logs import get_logger
 
@@ -43,7 +45,6 @@ MAIL_BUDGET_SECONDS = 4.0
 ACTIONS_BUDGET_SECONDS = 8.0  # all actions of one webhook together, counted from the webhook's start
 MIN_BUDGET_SECONDS = 0.2
 SEARCH_HORIZON = timedelta(days=14)
-SLOTS_KEPT = 60  # enough past a night shift's slots for the dialog to find daytime ones
 TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
 
 
@@ -93,26 +94,14 @@ class ActionRunner:
         event_type = self.config.event_type(action.event_type)
         context = RoutingContext(postal_code=action.postal_code)
         horizon = min(event_type.maximum_advance, SEARCH_HORIZON if not action.urgent else event_type.maximum_advance)
-        times = list(action.times)
-        excluded = set(action.exclude)
-        start, end = search_window(times, self.now, horizon)
-        if end > start:
+        start, end = search_window(action.times, self.now, horizon)
+        if end > start:  # the caller's own window first: usually a day or two, cheap to read
             result = await self.availability.slots(event_type, start, end, context=context, now=self.now)
-            fitting = [slot for slot in result.slots
-                       if slot.start not in excluded and accepts(times, slot.start, time_zone)]
-            if fitting:
-                return SlotsFound(tuple(Offer(start=s.start, end=s.end) for s in fitting[:SLOTS_KEPT]), matched=True)
-        # Nothing fits the caller's words: the nearest times that at least respect what they ruled out.
-        near = start if end > start else self.now
-        nots = [pref for pref in times if pref.kind == "not"]
-        nearby = await self.availability.alternatives(event_type, near, count=6, context=context, now=self.now)
-        others = [slot for slot in nearby if slot.start not in excluded and accepts(nots, slot.start, time_zone)]
-        if not others:
-            result = await self.availability.slots(event_type, self.now, self.now + horizon, context=context,
-                                                   now=self.now)
-            others = [slot for slot in result.slots
-                      if slot.start not in excluded and accepts(nots, slot.start, time_zone)][:6]
-        return SlotsFound(tuple(Offer(start=s.start, end=s.end) for s in others), matched=False)
+            if (found := fitting(action.times, result.slots, action.exclude, time_zone)) is not None:
+                return found
+        result = await self.availability.slots(event_type, self.now, self.now + horizon, context=context,
+                                               now=self.now)
+        return widened(action.times, result.slots, action.exclude, start, time_zone)
 
     # ------------------------------------------------------------ holds (the booking saga)
 

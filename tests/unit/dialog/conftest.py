@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from shared.domain.availability import find_slots
-from shared.domain.dialog import (CallState, CheckHold, DialogContext, FindSlots, Heard, HoldUpdate, Listen, Offer,
-                                  PlaceHold, Poll, Redirect, Silence, SlotsFound, advance, start)
-from shared.domain.understanding import accepts, parse, search_window, service_catalog
+from shared.domain.dialog import (CallState, CheckHold, DialogContext, FindSlots, Heard, HoldUpdate, Listen,
+                                  PlaceHold, Poll, Redirect, Silence, advance, start)
+from shared.domain.dialog.offers import fitting, widened
+from shared.domain.understanding import parse, search_window, service_catalog
 
 ROOT = Path(__file__).resolve().parents[3]
 CHICAGO = ZoneInfo("America/Chicago")
@@ -80,18 +81,15 @@ class World:
         raise AssertionError("the dialog kept going without waiting for the caller")
 
     def _answer(self, action):
-        if isinstance(action, FindSlots):
+        if isinstance(action, FindSlots):  # what the voice service does, on empty calendars
             event_type = self.config.event_type(action.event_type)
             horizon = min(event_type.maximum_advance, timedelta(days=14))
-            lo, hi = search_window(list(action.times), self.ctx.now, horizon)
+            lo, _ = search_window(list(action.times), self.ctx.now, horizon)
             slots = find_slots(event_type, self.config.eligible_hosts(event_type), {}, {}, self.ctx.now,
                                self.ctx.now + horizon, self.ctx.now)
             tz = self.config.business.time_zone
-            fitting = [s for s in slots if lo <= s.start < hi and accepts(list(action.times), s.start, tz)
-                       and s.start not in action.exclude]
-            chosen, matched = (fitting, True) if fitting else ([s for s in slots if s.start not in action.exclude],
-                                                                False)
-            return SlotsFound(tuple(Offer(start=s.start, end=s.end) for s in chosen[:60]), matched=matched)
+            return (fitting(action.times, slots, action.exclude, tz)
+                    or widened(action.times, slots, action.exclude, lo, tz))
         if isinstance(action, PlaceHold):
             return HoldUpdate(action.key, "pending")
         if isinstance(action, CheckHold):

@@ -1,0 +1,58 @@
+"""Which open times answer the caller's words: the fitting ones, or -- when none fit -- the nearest that still
+respect what they said, widened step by step. Pure; the voice service feeds it the availability engine's slots.
+
+1. Starts that fit every preference (``accepts``): offered as matching.
+2. None: keep the caller's time of day only ("Saturday morning" with Saturdays closed -> the nearest
+   morning), then any time. Every exclusion ("not Monday", "no mornings") still applies at every step,
+   and times already declined or booked (``exclude``) are never offered again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from shared.domain.dialog.model import Offer, SlotsFound
+from shared.domain.understanding import TimePreference, accepts
+
+KEPT = 60  # enough past a night shift's slots for the dialog to find daytime ones
+NEAREST = 6
+
+
+def fitting(times: Sequence[TimePreference], slots: Iterable, exclude: Iterable[datetime],
+            time_zone: str) -> SlotsFound | None:
+    """The slots (anything with ``start`` and ``end``) that fit ``times``, or None when none does."""
+    excluded = set(exclude)
+    found = [slot for slot in slots if slot.start not in excluded and accepts(list(times), slot.start, time_zone)]
+    if not found:
+        return None
+    return SlotsFound(tuple(Offer(start=slot.start, end=slot.end) for slot in found[:KEPT]), matched=True)
+
+
+def widened(times: Sequence[TimePreference], slots: Iterable, exclude: Iterable[datetime], near: datetime,
+            time_zone: str) -> SlotsFound:
+    """Nothing fits: the nearest slots to ``near`` keeping the caller's time of day, else any; never excluded."""
+    excluded = set(exclude)
+    nots = [pref for pref in times if pref.kind == "not"]
+    pool = [slot for slot in slots if slot.start not in excluded and accepts(nots, slot.start, time_zone)]
+    for relaxed in (time_of_day(times), []):
+        if relaxed is None:
+            continue
+        chosen = [slot for slot in pool if accepts(relaxed, slot.start, time_zone)]
+        if chosen:
+            return SlotsFound(tuple(Offer(start=s.start, end=s.end) for s in nearest(chosen, near)), matched=False)
+    return SlotsFound((), matched=False)
+
+
+def time_of_day(times: Sequence[TimePreference]) -> list[TimePreference] | None:
+    """The caller's wanted times with only their time of day kept; None when they named no time of day."""
+    kept = [TimePreference(kind="window", phrase=pref.phrase, after=pref.after, before=pref.before,
+                           day_part=pref.day_part)
+            for pref in times if pref.kind in ("at", "window") and (pref.after or pref.before)]
+    return kept or None
+
+
+def nearest(slots: list, near: datetime, count: int = NEAREST) -> list:
+    """The ``count`` slots nearest to ``near``: those from it on first; else the latest ones before it."""
+    later = [slot for slot in slots if slot.start >= near]
+    return later[:count] if later else slots[-count:]
