@@ -12,11 +12,12 @@ from triggers import graph_notifications, schedules
 from triggers import voice
 from triggers import admin, retention
 from triggers import manage
+from triggers import sms_inbound
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
 for blueprint in (health.bp, booking_api.bp, entra_bookings.bp, openapi.bp, widget.bp,
                   booking_saga.bp, reschedule_saga.bp, cancel_saga.bp, booking_activities.bp,
                   graph_notifications.bp, schedules.bp, reconcile_orchestrators.bp, reconcile_activities.bp,
-                  voice.bp, admin.bp, retention.bp, manage.bp):
+                  voice.bp, admin.bp, retention.bp, manage.bp, sms_inbound.bp):
     app.register_functions(blueprint)

@@ -72,6 +72,7 @@ class LocalStack:
             "DATAVERSE__URL": self.dataverse.base_url,
             "GRAPH__CLIENT_STATE_SECRET": secrets.token_urlsafe(24),
             "MANAGE__LINK_SECRET": secrets.token_urlsafe(32),
+            "SMS__EVENT_GRID_SECRET": secrets.token_urlsafe(24),  # the key in the Event Grid subscription's URL
             **self.graph.env(),
             **self.acs.env(),
             "TWILIO__ACCOUNT_SID": self.twilio.account_sid,

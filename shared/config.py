@@ -117,6 +117,12 @@ class SmsSettings(BaseModel):
     from_number: str | None = Field(None, description="Sender number in E.164 (+15551234567).")
     default_region: str = Field("US", pattern=r"^[A-Z]{2}$",
                                 description="Region (ISO 3166 alpha-2) for numbers given without a country code.")
+    event_grid_secret: SecretStr | None = Field(
+        None, min_length=16, description="Secret the Event Grid subscription for ACS SMS events carries in its "
+                                         "endpoint URL (?key=...; Key Vault reference). Empty: every ACS event "
+                                         "delivery is refused (docs/SECURITY.md).")
+    cancel_confirm_minutes: int = Field(
+        15, ge=1, le=1440, description="How long a texted C waits for its confirming C or YES before it lapses.")
 
 
 class AcsSettings(BaseModel):

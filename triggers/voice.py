@@ -55,8 +55,10 @@ def public_url(req: func.HttpRequest, public_base_url: str | None) -> str:
     return f"{str(public_base_url).rstrip('/')}{parts.path}{query}"
 
 
-def verified_form(req: func.HttpRequest) -> dict[str, str]:
-    """The form fields of a correctly signed Twilio request; :class:`Refused` otherwise."""
+def verified_form(req: func.HttpRequest, required: str = "CallSid") -> dict[str, str]:
+    """The form fields of a correctly signed Twilio request carrying ``required``; :class:`Refused` otherwise.
+
+    Shared by every Twilio webhook (voice here, messaging in triggers/sms_inbound.py)."""
     from twilio.request_validator import RequestValidator, get_signature_algorithm
     settings = _settings()
     body = req.get_body() or b""
@@ -64,7 +66,7 @@ def verified_form(req: func.HttpRequest) -> dict[str, str]:
         raise Refused(413, "request body too large")
     token = settings.twilio.auth_token
     if token is None or not token.get_secret_value():
-        log.error("TWILIO__AUTH_TOKEN is not set: every voice webhook is refused")
+        log.error("TWILIO__AUTH_TOKEN is not set: every Twilio webhook is refused")
         raise Refused(403, "webhook signatures cannot be checked")
     signature = req.headers.get(SIGNATURE_HEADER)
     if not signature:
@@ -76,10 +78,10 @@ def verified_form(req: func.HttpRequest) -> dict[str, str]:
     url = public_url(req, str(settings.public_base_url) if settings.public_base_url else None)
     algorithm = get_signature_algorithm(req.headers.get(SIGNATURE_SETTINGS_HEADER))
     if not RequestValidator(token.get_secret_value()).validate(url, form, signature, algorithm):
-        log.warning("voice webhook refused: the signature does not match %s", urlsplit(url).path)
+        log.warning("Twilio webhook refused: the signature does not match %s", urlsplit(url).path)
         raise Refused(403, "invalid signature")
-    if not form.get("CallSid"):
-        raise Refused(400, "CallSid is missing")
+    if not form.get(required):
+        raise Refused(400, f"{required} is missing")
     return form
 
 

@@ -23,6 +23,15 @@ What it is faithful to (what Frontdesk relies on):
   Management API (``POST /sms/optouts:check|add|remove``) answers ``isOptedOut`` synchronously.
 - Errors of the whole request use the service's shape ``{"error": {"code", "message"}}`` and carry ``MS-CV``.
 
+Event Grid, as the resource's system topic delivers to a webhook subscription (Event Grid schema, one event per
+request, ``aeg-event-type`` header): ``POST /_emulator/subscriptions`` ``{endpoint}`` creates a subscription only
+when the endpoint answers the ``SubscriptionValidationEvent`` handshake with its ``validationResponse``; every
+``SMSReceived`` (an inbound text) is delivered at once, and delivery reports when the carrier reports
+(``POST /_emulator/events/deliver``, or ``{id}`` to deliver one event again: at-least-once delivery). An event a
+subscriber does not accept stays pending for the next delivery (Event Grid's retry). ``POST
+/_emulator/undeliverable`` ``{to, details}`` makes a number a landline: texts to it are accepted, never delivered,
+and reported ``Failed`` with those details.
+
 Test API under ``/_emulator``: ``GET outbox`` (delivered messages), ``GET requests`` (every request, signed or
 not), ``GET events`` (Event Grid events: SMSReceived, SMSDeliveryReportReceived), ``POST inbound``
 ``{from, to, message}`` (a phone texts the resource; STOP/START keywords update the opt-out database),
@@ -131,10 +140,17 @@ class AcsSmsState:
     repeatability: dict[str, dict] = field(default_factory=dict)  # id -> {item, request, firstSent}
     repeatability_window: timedelta = REPEATABILITY_WINDOW
     faults: list[Fault] = field(default_factory=list)
+    # Event Grid: subscriptions on the resource's system topic (kept across resets, like the real ones),
+    # events not yet delivered to them, and numbers the carrier cannot deliver to (number -> status details).
+    subscriptions: list[dict] = field(default_factory=list)
+    pending: list[dict] = field(default_factory=list)
+    undeliverable: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reset(self) -> None:
         with self.lock:
+            self.pending.clear()
+            self.undeliverable.clear()
             self.outbox.clear()
             self.requests.clear()
             self.events.clear()
@@ -156,6 +172,7 @@ class AcsSmsState:
         return None
 
     def add_event(self, event_type: str, subject_number: str, data: dict) -> None:
+        """Publish an event on the resource's system topic (call with the lock held)."""
         self.events.append({
             "id": str(uuid.uuid4()),
             "topic": RESOURCE_TOPIC,
@@ -166,6 +183,8 @@ class AcsSmsState:
             "metadataVersion": "1",
             "eventTime": _iso(_now()),
         })
+        if self.subscriptions:  # Event Grid delivers only what is published after a subscription exists
+            self.pending.append(self.events[-1])
 
     def receive(self, sender: str, recipient: str, message: str) -> str | None:
         """A phone (``sender``) texts the resource's number (``recipient``); returns the keyword acted on."""
@@ -405,7 +424,8 @@ def _send_one(state: AcsSmsState, sender: str, recipient: dict, message: str, op
         message_id = f"Outgoing_{_now():%Y%m%d%H%M%S}{uuid.uuid4()}_noam"
         item = {"to": to, "messageId": message_id, "httpStatusCode": 202, "successful": True}
         blocked = (sender, to) in state.opt_outs
-        if not blocked:
+        failure = BLOCKED_DETAILS if blocked else state.undeliverable.get(to)
+        if failure is None:
             state.outbox.append({"messageId": message_id, "from": sender, "to": to, "message": message,
                                  "tag": options.get("tag"),
                                  "enableDeliveryReport": bool(options.get("enableDeliveryReport")),
@@ -413,11 +433,11 @@ def _send_one(state: AcsSmsState, sender: str, recipient: dict, message: str, op
         if options.get("enableDeliveryReport"):
             state.add_event("Microsoft.Communication.SMSDeliveryReportReceived", sender, {
                 "messageId": message_id, "from": sender, "to": to,
-                "deliveryStatus": "Failed" if blocked else "Delivered",
-                "deliveryStatusDetails": BLOCKED_DETAILS if blocked else "No error.",
+                "deliveryStatus": "Failed" if failure else "Delivered",
+                "deliveryStatusDetails": failure or "No error.",
                 "receivedTimestamp": _iso(_now()), "tag": options.get("tag"),
-                "deliveryAttempts": [{"timestamp": _iso(_now()), "segmentsSucceeded": 0 if blocked else 1,
-                                      "segmentsFailed": 1 if blocked else 0}],
+                "deliveryAttempts": [{"timestamp": _iso(_now()), "segmentsSucceeded": 0 if failure else 1,
+                                      "segmentsFailed": 1 if failure else 0}],
             })
     if repeatable:
         item["repeatabilityResult"] = "accepted"
@@ -468,7 +488,7 @@ async def opt_outs_api(request: web.Request) -> web.Response:
 async def get_events(request: web.Request) -> web.Response:
     state = _state(request)
     with state.lock:
-        return web.json_response(list(state.events))
+        return web.json_response([{k: v for k, v in e.items() if not k.startswith("_")} for e in state.events])
 
 
 def _fault_from(payload: dict) -> Fault:
@@ -484,6 +504,94 @@ def _inbound_from(payload: dict) -> tuple[str | None, str | None, str]:
 
 
 
+# ------------------------------------------------------------------ Event Grid delivery (system topic -> webhook)
+
+VALIDATION_EVENT = "Microsoft.EventGrid.SubscriptionValidationEvent"
+
+
+async def _post_events(endpoint: str, events: list[dict], *, kind: str, subscription: str,
+                       delivery_count: int = 0) -> tuple[int, str]:
+    import aiohttp
+    headers = {"Content-Type": "application/json", "aeg-event-type": kind, "aeg-subscription-name": subscription,
+               "aeg-delivery-count": str(delivery_count), "aeg-metadata-version": "1", "aeg-data-version": "1.0"}
+    try:
+        async with aiohttp.ClientSession() as session:
+            body = json.dumps([{k: v for k, v in e.items() if not k.startswith("_")} for e in events])
+            async with session.post(endpoint, data=body, headers=headers,
+                                    timeout=aiohttp.ClientTimeout(total=30)) as response:
+                return response.status, await response.text()
+    except aiohttp.ClientError as exc:
+        return 0, type(exc).__name__
+
+
+async def subscribe(state: AcsSmsState, endpoint: str, name: str = "frontdesk-sms") -> dict:
+    """Create a webhook subscription as Event Grid does: it exists only if the endpoint answers the validation
+    handshake (``{"validationResponse": <code>}``) with the code it was sent."""
+    code = str(uuid.uuid4()).upper()
+    event = {"id": str(uuid.uuid4()), "topic": RESOURCE_TOPIC, "subject": "", "eventType": VALIDATION_EVENT,
+             "eventTime": _iso(_now()), "metadataVersion": "1", "dataVersion": "1",
+             "data": {"validationCode": code, "validationUrl": f"https://rp-eastus.eventgrid.azure.net/validate?code={code}"}}
+    status, text = await _post_events(endpoint, [event], kind="SubscriptionValidation", subscription=name.upper())
+    try:
+        answered = json.loads(text).get("validationResponse") if status == 200 else None
+    except (ValueError, AttributeError):
+        answered = None
+    if answered != code:
+        return {"created": False, "status": status, "error": "Webhook validation handshake failed"}
+    with state.lock:
+        state.subscriptions = [s for s in state.subscriptions if s["name"] != name]
+        state.subscriptions.append({"name": name, "endpoint": endpoint})
+    return {"created": True, "status": status}
+
+
+async def deliver_events(state: AcsSmsState, event_id: str | None = None) -> dict:
+    """Deliver pending events (or event ``event_id`` once more: Event Grid delivers at least once) to every
+    subscription, one event per request; an event a subscriber did not accept (non-2xx) stays pending."""
+    with state.lock:
+        if event_id is None:
+            batch = list(state.pending)
+        else:
+            batch = [e for e in state.events if e["id"] == event_id]
+        subscriptions = list(state.subscriptions)
+    deliveries = []
+    for event in batch:
+        accepted = True
+        for sub in subscriptions:
+            status, _ = await _post_events(sub["endpoint"], [event], kind="Notification",
+                                           subscription=sub["name"].upper(), delivery_count=event.get("_tries", 0))
+            deliveries.append({"id": event["id"], "eventType": event["eventType"], "status": status})
+            accepted = accepted and 200 <= status < 300
+        with state.lock:
+            event["_tries"] = event.get("_tries", 0) + 1
+            if accepted and event in state.pending:
+                state.pending.remove(event)
+    return {"deliveries": deliveries}
+
+
+async def _subscriptions_api(request: web.Request) -> web.Response:
+    state = _state(request)
+    if request.method == "DELETE":
+        with state.lock:
+            state.subscriptions.clear()
+        return web.Response(status=204)
+    payload = await request.json()
+    result = await subscribe(state, payload["endpoint"], payload.get("name", "frontdesk-sms"))
+    return web.json_response(result, status=201 if result["created"] else 400)
+
+
+async def _deliver_api(request: web.Request) -> web.Response:
+    payload = await request.json() if request.can_read_body else {}
+    return web.json_response(await deliver_events(_state(request), payload.get("id")))
+
+
+async def _undeliverable_api(request: web.Request) -> web.Response:
+    payload = await request.json()
+    state = _state(request)
+    with state.lock:
+        state.undeliverable[payload["to"]] = payload.get("details") or "Unreachable destination (landline)"
+    return web.json_response({"ok": True}, status=201)
+
+
 def create_app(access_key: str | None = None, *, secondary_key: str | None = None,
                from_numbers: tuple[str, ...] = (DEFAULT_FROM,)) -> web.Application:
     """The emulator as an aiohttp application; ``app[STATE]`` is its :class:`AcsSmsState`."""
@@ -493,7 +601,12 @@ def create_app(access_key: str | None = None, *, secondary_key: str | None = Non
     app.router.add_post("/sms", send_sms)
     app.router.add_post(r"/sms/optouts:{action}", opt_outs_api)
     app.router.add_get("/_emulator/events", get_events)
-    add_control_routes(app, STATE, make_fault=_fault_from, read_inbound=_inbound_from)
+    add_control_routes(app, STATE, make_fault=_fault_from, read_inbound=_inbound_from,
+                       deliver_inbound=lambda state: deliver_events(state))
+    app.router.add_post("/_emulator/subscriptions", _subscriptions_api)
+    app.router.add_delete("/_emulator/subscriptions", _subscriptions_api)
+    app.router.add_post("/_emulator/events/deliver", _deliver_api)
+    app.router.add_post("/_emulator/undeliverable", _undeliverable_api)
     return app
 
 
@@ -536,7 +649,8 @@ class AcsSmsEmulator(RunningEmulator):
 
     def events(self, event_type: str | None = None) -> list[dict]:
         with self.state.lock:
-            return [dict(e) for e in self.state.events if event_type is None or e["eventType"].endswith(event_type)]
+            return [{k: v for k, v in e.items() if not k.startswith("_")} for e in self.state.events
+                    if event_type is None or e["eventType"].endswith(event_type)]
 
     def inbound(self, sender: str, message: str, to: str | None = None) -> str | None:
         """``sender`` texts ``message`` to the resource's number; returns "STOP", "START" or ``None``."""
@@ -545,6 +659,24 @@ class AcsSmsEmulator(RunningEmulator):
     def opt_out(self, recipient: str, sender: str | None = None) -> None:
         with self.state.lock:
             self.state.opt_outs.add((sender or self.from_number, recipient))
+
+    def subscribe(self, endpoint: str, name: str = "frontdesk-sms") -> dict:
+        """Create an Event Grid webhook subscription for the resource's SMS events (validation handshake first)."""
+        return self._server.call(subscribe(self.state, endpoint, name))
+
+    def text(self, sender: str, message: str, to: str | None = None) -> dict:
+        """``sender`` texts the resource's number: SMSReceived is published and delivered to the subscriptions."""
+        keyword = self.state.receive(sender, to or self.from_number, message)
+        return {**self._server.call(deliver_events(self.state)), "keyword": keyword}
+
+    def deliver_events(self, event_id: str | None = None) -> list[dict]:
+        """Deliver the pending events (delivery reports come when the carrier reports), or ``event_id`` again."""
+        return self._server.call(deliver_events(self.state, event_id))["deliveries"]
+
+    def mark_undeliverable(self, to: str, details: str = "Unreachable destination (landline)") -> None:
+        """Texts to ``to`` are accepted but never delivered; their delivery reports say ``details``."""
+        with self.state.lock:
+            self.state.undeliverable[to] = details
 
     def fault(self, status: int, *, times: int | None = 1, retry_after: float | None = None, delay: float = 0.0,
               path: str = "/sms", per_recipient: bool = False, message: str | None = None,

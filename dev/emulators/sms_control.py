@@ -7,7 +7,7 @@ text and of a fault differ, so those two are passed in.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -15,8 +15,14 @@ from aiohttp import web
 
 def add_control_routes(app: web.Application, state_key: web.AppKey, *,
                        make_fault: Callable[[dict[str, Any]], Any],
-                       read_inbound: Callable[[dict[str, Any]], tuple[str | None, str | None, str]]) -> None:
-    """Register outbox, requests, inbound, opt-outs, faults and reset under ``/_emulator``."""
+                       read_inbound: Callable[[dict[str, Any]], tuple[str | None, str | None, str]],
+                       deliver_inbound: Callable[[Any], Awaitable[dict]] | None = None) -> None:
+    """Register outbox, requests, inbound, opt-outs, faults and reset under ``/_emulator``.
+
+    ``deliver_inbound(state)``, when given, is awaited after an inbound text is received: it calls the app's
+    webhook the way the gateway does (Twilio's signed form, Event Grid's events) and its result is added to
+    the answer.
+    """
 
     def state_of(request: web.Request):
         return request.app[state_key]
@@ -35,7 +41,8 @@ def add_control_routes(app: web.Application, state_key: web.AppKey, *,
         state = state_of(request)
         sender, to, body = read_inbound(await request.json())
         keyword = state.receive(sender, to or next(iter(state.from_numbers)), body)
-        return web.json_response({"keyword": keyword})
+        delivered = await deliver_inbound(state) if deliver_inbound is not None else {}
+        return web.json_response({**delivered, "keyword": keyword})
 
     async def get_opt_outs(request: web.Request) -> web.Response:
         state = state_of(request)

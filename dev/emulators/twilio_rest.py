@@ -20,6 +20,13 @@ Faithful to what Frontdesk relies on:
 - Opt-outs per sender and recipient, as Twilio's default keyword handling keeps them: STOP, STOPALL,
   UNSUBSCRIBE, CANCEL, END, QUIT (and OPTOUT, REVOKE) opt out; START, YES, UNSTOP opt back in.
 
+Twilio calls the app back as it would in production, with ``X-Twilio-Signature`` computed from the auth token:
+the number's "A message comes in" webhook (``POST /_emulator/webhooks`` ``{smsUrl}``) gets every inbound text
+(form fields MessageSid, From, To, Body, ..., ``OptOutType`` for STOP/START) and a ``<Message>`` in its TwiML
+answer is sent back to the phone (not to one who opted out); a message's ``StatusCallback`` gets the carrier's
+report when ``POST /_emulator/status`` ``{sid, status, errorCode}`` says what the carrier did with it;
+``POST /_emulator/redeliver`` ``{sid}`` posts an inbound text again (a Twilio retry).
+
 Test API under ``/_emulator``: ``GET outbox``, ``GET requests``, ``POST inbound`` ``{From, To, Body}``,
 ``GET|POST|DELETE optouts``, ``POST|DELETE faults`` ``{status, times, retryAfter, delay, code, afterAccept}``,
 ``POST reset``. An ``afterAccept`` fault creates the message first and then delays the answer by ``delay``
@@ -125,6 +132,7 @@ class TwilioState:
     opt_outs: set[tuple[str, str]] = field(default_factory=set)  # (sender, recipient)
     faults: list[Fault] = field(default_factory=list)
     hold_in_queue: bool = False  # new messages stay "queued" (no date_sent) until released
+    sms_url: str | None = None  # the number's "A message comes in" webhook (kept across resets, like Twilio's)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reset(self) -> None:
@@ -150,17 +158,106 @@ class TwilioState:
         keyword = _keyword(body)
         with self.lock:
             self.inbound.append({"sid": "SM" + secrets.token_hex(16), "from": sender, "to": recipient, "body": body,
-                                 "dateCreated": _rfc2822(datetime.now(timezone.utc))})
+                                 "dateCreated": _rfc2822(datetime.now(timezone.utc)), "keyword": None})
             if keyword in STOP_KEYWORDS:
                 self.opt_outs.add((recipient, sender))
+                self.inbound[-1]["keyword"] = "STOP"
                 return "STOP"
             if keyword in START_KEYWORDS:
                 self.opt_outs.discard((recipient, sender))
+                self.inbound[-1]["keyword"] = "START"
                 return "START"
         return None
 
 
 STATE = web.AppKey("state", TwilioState)
+
+
+# ------------------------------------------------------------------ webhooks Twilio calls (inbound texts, status)
+
+def signed_post_headers(auth_token: str, url: str, form: dict[str, str]) -> dict[str, str]:
+    """``X-Twilio-Signature`` for a form POST to ``url``, computed as Twilio does (HMAC-SHA1, auth token)."""
+    from twilio.request_validator import RequestValidator
+    return {"X-Twilio-Signature": RequestValidator(auth_token).compute_signature(url, form),
+            "Content-Type": "application/x-www-form-urlencoded", "User-Agent": "TwilioProxy/1.1"}
+
+
+async def _post_form(url: str, form: dict[str, str], auth_token: str) -> tuple[int, str]:
+    import aiohttp
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url, data=form, headers=signed_post_headers(auth_token, url, form),
+                                timeout=aiohttp.ClientTimeout(total=15)) as response:  # Twilio's webhook limit
+            return response.status, await response.text()
+
+
+def _twiml_messages(twiml: str) -> list[str]:
+    """The ``<Message>`` texts of a TwiML answer (``<Message>text</Message>`` or ``<Message><Body>``)."""
+    import xml.etree.ElementTree as ET
+    try:
+        root = ET.fromstring(twiml)
+    except ET.ParseError:
+        return []
+    found = []
+    for element in root.iter("Message"):
+        body = element.find("Body")
+        found.append(("".join(body.itertext()) if body is not None else "".join(element.itertext())).strip())
+    return [text for text in found if text]
+
+
+def _incoming_form(state: TwilioState, entry: dict) -> dict[str, str]:
+    """The form Twilio posts to "A message comes in" (the fields Frontdesk and most apps read)."""
+    form = {"MessageSid": entry["sid"], "SmsSid": entry["sid"], "SmsMessageSid": entry["sid"],
+            "AccountSid": state.account_sid, "From": entry["from"], "To": entry["to"], "Body": entry["body"],
+            "NumMedia": "0", "NumSegments": "1", "SmsStatus": "received", "ApiVersion": API_VERSION}
+    if entry.get("keyword"):
+        form["OptOutType"] = entry["keyword"]  # Twilio's default opt-out handling names the keyword
+    return form
+
+
+async def deliver_inbound(state: TwilioState, sid: str | None = None) -> dict:
+    """POST the inbound text ``sid`` (the latest by default) to the number's webhook, signed; a ``<Message>``
+    in the answer is sent back to the phone (into the outbox) unless the phone opted out."""
+    with state.lock:
+        entry = next((m for m in reversed(state.inbound) if sid is None or m["sid"] == sid), None)
+        url = state.sms_url
+    if entry is None:
+        return {"error": "no such inbound message"}
+    result: dict = {"sid": entry["sid"], "keyword": entry.get("keyword")}
+    if not url:
+        return result
+    status, text = await _post_form(url, _incoming_form(state, entry), state.auth_token)
+    replies = _twiml_messages(text) if status == 200 else []
+    sent = []
+    with state.lock:
+        for reply in replies:
+            if (entry["to"], entry["from"]) in state.opt_outs:
+                continue  # Twilio refuses (21610): an opted-out phone gets no reply
+            message = {**_message_resource(state.account_sid, entry["to"], entry["from"], reply),
+                       "status": "sent", "status_callback": None, "direction": "outbound-reply"}
+            message["date_sent"] = message["date_created"]
+            state.outbox.append(message)
+            sent.append(reply)
+    return {**result, "webhook": {"status": status, "body": text}, "replies": sent}
+
+
+async def post_status_callback(state: TwilioState, sid: str, status: str, error_code: int | None = None) -> dict:
+    """The carrier reports on message ``sid``: update it and POST its StatusCallback, signed, as Twilio does."""
+    with state.lock:
+        message = next((m for m in state.outbox if m["sid"] == sid), None)
+        if message is None:
+            return {"error": "no such message"}
+        message["status"] = status
+        if error_code is not None:
+            message["error_code"] = error_code
+        url = message.get("status_callback")
+        form = {"MessageSid": sid, "SmsSid": sid, "AccountSid": state.account_sid, "From": message["from"],
+                "To": message["to"], "MessageStatus": status, "SmsStatus": status, "ApiVersion": API_VERSION}
+    if error_code is not None:
+        form["ErrorCode"] = str(error_code)
+    if not url:
+        return {"posted": False}
+    code, _ = await _post_form(url, form, state.auth_token)
+    return {"posted": True, "status": code}
 
 
 def _request_id() -> str:
@@ -382,8 +479,34 @@ def create_app(account_sid: str | None = None, auth_token: str | None = None, *,
     app[STATE] = TwilioState(account_sid or new_account_sid(), auth_token or new_auth_token(), set(from_numbers))
     app.router.add_post(f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json", create_message)
     app.router.add_get(f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json", list_messages)
-    add_control_routes(app, STATE, make_fault=_fault_from, read_inbound=_inbound_from)
+    add_control_routes(app, STATE, make_fault=_fault_from, read_inbound=_inbound_from,
+                       deliver_inbound=lambda state: deliver_inbound(state))
+    app.router.add_post("/_emulator/webhooks", _set_webhooks)
+    app.router.add_post("/_emulator/redeliver", _redeliver)
+    app.router.add_post("/_emulator/status", _status)
     return app
+
+
+async def _set_webhooks(request: web.Request) -> web.Response:
+    """``{"smsUrl": ...}``: the number's "A message comes in" URL (``null`` clears it)."""
+    state = _state(request)
+    payload = await request.json()
+    with state.lock:
+        state.sms_url = payload.get("smsUrl")
+    return web.json_response({"smsUrl": state.sms_url})
+
+
+async def _redeliver(request: web.Request) -> web.Response:
+    """``{"sid": ...}``: POST that inbound text's webhook again (Twilio retrying a request)."""
+    return web.json_response(await deliver_inbound(_state(request), (await request.json())["sid"]))
+
+
+async def _status(request: web.Request) -> web.Response:
+    """``{"sid", "status", "errorCode"}``: the carrier reports on a sent message (status callback)."""
+    payload = await request.json()
+    code = payload.get("errorCode")
+    return web.json_response(await post_status_callback(_state(request), payload["sid"], payload["status"],
+                                                        int(code) if code is not None else None))
 
 
 # ------------------------------------------------------------------ running it
@@ -422,6 +545,25 @@ class TwilioEmulator(RunningEmulator):
     def requests(self) -> list[dict]:
         with self.state.lock:
             return [dict(item) for item in self.state.requests]
+
+    def set_sms_url(self, url: str | None) -> None:
+        """Configure the number's "A message comes in" webhook."""
+        with self.state.lock:
+            self.state.sms_url = url
+
+    def text(self, sender: str, body: str, to: str | None = None) -> dict:
+        """``sender`` texts the business: keywords applied, the signed webhook posted, TwiML replies sent.
+        Returns ``{sid, keyword, webhook: {status, body}, replies}``."""
+        self.state.receive(sender, to or self.from_number, body)
+        return self._server.call(deliver_inbound(self.state))
+
+    def redeliver(self, sid: str) -> dict:
+        """Post inbound text ``sid``'s webhook again, as Twilio does when it retries."""
+        return self._server.call(deliver_inbound(self.state, sid))
+
+    def report_status(self, sid: str, status: str, error_code: int | None = None) -> dict:
+        """The carrier reports ``status`` (delivered, undelivered, failed...) for sent message ``sid``."""
+        return self._server.call(post_status_callback(self.state, sid, status, error_code))
 
     def inbound(self, sender: str, body: str, to: str | None = None) -> str | None:
         """``sender`` texts ``body`` to the account's number; returns "STOP", "START" or ``None``."""

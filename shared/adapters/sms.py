@@ -209,8 +209,11 @@ def build_twilio_gateway(settings: Settings):
     base_url = str(twilio.api_base_url).rstrip("/") if twilio.api_base_url else None
     _require(settings, [("TWILIO__ACCOUNT_SID", twilio.account_sid), ("TWILIO__AUTH_TOKEN", twilio.auth_token)],
              endpoint_names=[("TWILIO__API_BASE_URL", base_url)])
+    # Twilio posts each text's delivery status here (triggers/sms_inbound.py); without a public URL, nowhere.
+    callback = (f"{str(settings.public_base_url).rstrip('/')}/api/sms/twilio/status"
+                if settings.public_base_url else None)
     return TwilioSmsGateway(twilio.account_sid, twilio.auth_token.get_secret_value(), settings.sms.from_number,
-                            api_base_url=base_url)
+                            api_base_url=base_url, status_callback=callback)
 
 
 def _require(settings: Settings, required: list[tuple[str, object]],

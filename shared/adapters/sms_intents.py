@@ -15,6 +15,8 @@ One row per text in the ``smsintents`` table: ``PartitionKey`` = the first two h
 SHA-256, ``RowKey`` = the hash. No personal data: the number is masked and the body kept only as a hash.
 States: ``sending`` (the gateway may or may not have it) and ``accepted`` (with the gateway's message id).
 An attempt the gateway definitely refused deletes the row, so the next attempt starts afresh.
+An accepted text also gets a row in partition ``message`` keyed by the hash of the gateway's message id and
+naming the text's key, so a delivery report (which carries only the message id) finds its booking.
 """
 
 from __future__ import annotations
@@ -38,6 +40,14 @@ UTC = timezone.utc
 def row_keys(key: str) -> tuple[str, str]:
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
     return digest[:2], digest
+
+
+_MESSAGE_PARTITION = "message"
+
+
+def message_key(message_id: str) -> str:
+    """Row key of the gateway message id -> text key row (a hash: ids are long and may hold any character)."""
+    return hashlib.sha256(message_id.encode("utf-8")).hexdigest()
 
 
 def request_id_for(key: str) -> str:
@@ -100,6 +110,19 @@ class SmsIntentStore:
         with translated_errors("record an SMS as accepted"):
             await table.update_entity({"PartitionKey": partition, "RowKey": row, "Status": "accepted",
                                        "MessageId": message_id, "AcceptedAt": clock.now()}, mode=UpdateMode.MERGE)
+            if message_id:  # delivery reports name only the gateway's message id: remember which text it was
+                await table.upsert_entity({"PartitionKey": _MESSAGE_PARTITION, "RowKey": message_key(message_id),
+                                           "Key": intent.key}, mode=UpdateMode.REPLACE)
+
+    async def key_of_message(self, message_id: str) -> str | None:
+        """The key of the text the gateway accepted as ``message_id`` (delivery reports), or None."""
+        from azure.core.exceptions import ResourceNotFoundError
+        table = await get_table(self._settings, TABLE)
+        with translated_errors("read an SMS message id"):
+            try:
+                return (await table.get_entity(_MESSAGE_PARTITION, message_key(message_id))).get("Key")
+            except ResourceNotFoundError:
+                return None
 
     async def discard(self, intent: SmsIntent) -> None:
         """Forget an intent the gateway definitely refused (nothing was sent): the next attempt starts afresh."""

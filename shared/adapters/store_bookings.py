@@ -13,7 +13,8 @@ Start, End, Version). Saves are ETag-conditional: a stale ETag raises ``Conflict
   daily limits).
 
 The customer's phone and e-mail are indexed in ``privacyindex`` (shared/adapters/store_privacy.py), by hash,
-so an export or erasure request finds the person's bookings without reading them all.
+so an export or erasure request finds the person's bookings without reading them all; :meth:`find_by_phone`
+uses the same index to find who texted us (shared/services/sms_inbound.py).
 
 A booking and its index rows live in different partitions, so they cannot change in one transaction.
 Index rows are therefore hints, written BEFORE the booking row and checked against it on every lookup:
@@ -254,6 +255,24 @@ class BookingStore:
         if stored is None or stored.value.outlook_event_id != event_id:
             return None  # a stale hint
         return stored
+
+    async def find_by_phone(self, e164: str) -> list[Stored[Booking]]:
+        """The bookings whose customer phone is ``e164``, oldest start first.
+
+        One partition query of the hashed people index (``privacyindex``, written when a booking is saved),
+        then a point read per booking; a hint whose booking is gone or names another number is dropped.
+        """
+        subject = Subject.phone(e164)
+        found = [record_id for kind, record_id in await self._privacy.find(subject) if kind == "booking"]
+        gate = asyncio.Semaphore(_PARALLEL_READS)
+
+        async def read(booking_id: str) -> Stored[Booking] | None:
+            async with gate:
+                return await self.get(booking_id)
+
+        stored = await asyncio.gather(*(read(booking_id) for booking_id in found))
+        matching = [item for item in stored if item is not None and subject.matches(item.value.customer.phone)]
+        return sorted(matching, key=lambda item: (item.value.start, item.value.id))
 
     async def reserve_idempotency_key(self, key: str, booking_id: str, fingerprint: str | None, *,
                                       now: datetime) -> IdempotencyRecord:

@@ -79,6 +79,7 @@ Channel = Literal["voice", "widget", "api", "dynamics"]
 DynamicsRecordType = Literal["lead", "contact", "account", "opportunity", "incident", "msdyn_workorder"]
 NotificationChannel = Literal["sms", "email", "crm", "webhooks"]
 NotificationStatus = Literal["pending", "sent", "failed", "skipped"]
+DeliveryStatus = Literal["delivered", "failed"]  # what the carrier reported for a sent text (delivery reports)
 
 
 class Customer(CamelModel):
@@ -140,6 +141,9 @@ class NotificationOutcome(CamelModel):
     attempts: int = Field(0, ge=0)
     last_error: str | None = Field(None, max_length=1000)
     at: UtcDatetime | None = None
+    delivery: DeliveryStatus | None = Field(None, description="the carrier's delivery report, when one came")
+    delivery_detail: str | None = Field(None, max_length=300)
+    reported_at: UtcDatetime | None = None
 
 
 class Notifications(CamelModel):
@@ -324,5 +328,20 @@ class Booking(CamelModel):
         previous: NotificationOutcome = getattr(self.notifications, channel)
         outcome = NotificationOutcome(status=status, attempts=previous.attempts + 1,
                                       last_error=(error[:1000] if error else None), at=now)
+        notifications = self.notifications.model_copy(update={channel: outcome})
+        return self._evolve(now, notifications=notifications.model_dump(by_alias=False))
+
+    def record_delivery(self, channel: NotificationChannel, delivery: DeliveryStatus, now: datetime, *,
+                        detail: str | None = None, permanent: bool = False) -> "Booking":
+        """Record the carrier's delivery report for the channel's last message. A permanent failure (landline,
+        blocked, unreachable) also marks the channel ``failed``; a report repeated adds nothing."""
+        previous: NotificationOutcome = getattr(self.notifications, channel)
+        detail = detail[:300] if detail else None
+        status = "failed" if permanent and delivery == "failed" else previous.status
+        if (previous.delivery, previous.delivery_detail, previous.status) == (delivery, detail, status):
+            return self
+        last_error = (detail or "not delivered") if status == "failed" and permanent else previous.last_error
+        outcome = previous.model_copy(update={"delivery": delivery, "delivery_detail": detail, "reported_at": now,
+                                              "status": status, "last_error": last_error})
         notifications = self.notifications.model_copy(update={channel: outcome})
         return self._evolve(now, notifications=notifications.model_dump(by_alias=False))
