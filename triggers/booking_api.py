@@ -241,8 +241,9 @@ async def availability(req: func.HttpRequest) -> func.HttpResponse:
         await check_read_limit(req)
         service = _availability()
         business_zone = service.config.business.time_zone
-        query = validated(AvailabilityQuery, dict(req.params), context={"business_zone": business_zone})
-        start, end = query.window(_now())
+        now = _now()
+        query = validated(AvailabilityQuery, dict(req.params), context={"business_zone": business_zone, "now": now})
+        start, end = query.window(now)
         time_zone = query.time_zone or business_zone
         try:
             result = await service.slots(query.event_type, start, end, host_id=query.host_id,

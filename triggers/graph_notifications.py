@@ -9,6 +9,7 @@ neither which part failed nor whether a subscription exists.
 - Validation handshake (GET or POST with ``?validationToken=``): the URL-decoded token is echoed as
   ``text/plain`` with 200, before anything else, as Graph requires within 10 seconds (an empty, oversized
   or control-character token is 400). GET is only the handshake: without a token it is 405, ``Allow: POST``.
+  A POST is the handshake only when its body is empty (as Graph sends it); with a body it is notifications.
 - Change notifications: every ``updated`` / ``deleted`` item gets ONE ``reconcile_event`` orchestration
   whose instance id is derived from the mailbox, the event and the change's identity, so a repeated
   delivery finds its instance already there (the SDK raises; that counts as done). ``created`` items are
@@ -125,7 +126,9 @@ async def receive(req: func.HttpRequest, what: str) -> func.HttpResponse | list[
     ensure_started()
     token = req.params.get("validationToken")
     if token is not None:
-        return handshake(token)
+        answer = handshake(token)  # an unusable token is 400 whatever else the request carries
+        if answer.status_code != 200 or req.method != "POST" or not (req.get_body() or b"").strip():
+            return answer  # Graph's handshake POST has an empty body; one with a body is notifications
     if req.method != "POST":
         return error_response(405, "method_not_allowed", "POST notifications here.", headers={"Allow": "POST"})
     try:

@@ -23,6 +23,7 @@ ERROR_CODES = {
     401: "A function key is required (x-functions-key header or code query parameter)",
     403: "Graph notifications with a wrong clientState or an unknown subscription",
     404: "No such booking",
+    405: "A GET without validationToken: only Graph's handshake uses GET; POST notifications (see Allow)",
     409: "The time is taken or not available now; `error.alternatives` lists the nearest open slots",
     413: "The body is larger than 64 KiB",
     415: "The body is not application/json",
@@ -48,12 +49,20 @@ def _errors(*statuses: int) -> dict[str, Any]:
     return {str(status): _json(_ref("ErrorResponse"), ERROR_CODES[status]) for status in statuses}
 
 
-def _query(name: str, description: str, required: bool = False, example: str | None = None) -> dict[str, Any]:
+def _query(name: str, description: str, required: bool = False, example: str | None = None,
+           **schema: Any) -> dict[str, Any]:
+    """A query parameter; ``schema`` holds the same constraints the server's model checks (lengths, pattern)."""
     parameter = {"name": name, "in": "query", "required": required, "description": description,
-                 "schema": {"type": "string"}}
+                 "schema": {"type": "string", **schema}}
     if example:
         parameter["example"] = example
     return parameter
+
+
+def _plain(max_length: int, min_length: int = 0) -> dict[str, Any]:
+    """A text without control characters (shared.domain.text.PlainText), of these lengths."""
+    from shared.domain.text import PLAIN_PATTERN
+    return {"minLength": min_length, "maxLength": max_length, "pattern": PLAIN_PATTERN}
 
 
 BOOKING_ID = {"name": "id", "in": "path", "required": True, "description": "the booking id (bk_...)",
@@ -61,9 +70,21 @@ BOOKING_ID = {"name": "id", "in": "path", "required": True, "description": "the 
 LOCATION = {"Location": {"description": "the booking's URL (GET bookings/{id})", "schema": {"type": "string"}}}
 RETRY_AFTER = {"Retry-After": {"description": "seconds", "schema": {"type": "integer"}}}
 FUNCTION_KEY = [{"functionKey": []}, {"functionKeyQuery": []}]
+IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": True,
+                   "description": "1-200 printable ASCII characters without spaces (a UUID is ideal); a retry with "
+                                  "the same key and body gets the same answer, the same key with another body a 422",
+                   "schema": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]{1,200}$"}}
+# A query instant: ISO 8601 with an offset, or a date (local midnight in timeZone), 1970 to 3000 (else 422).
+INSTANT = {"anyOf": [{"format": "date-time"}, {"format": "date"}]}
+# What follows from a booking: the stateful phase of a schemathesis run (and a reader) uses these links.
+BOOKING_LINKS = {
+    "GetBooking": {"operationId": "getBooking", "parameters": {"id": "$response.body#/id"}},
+    "CancelBooking": {"operationId": "cancelBooking", "parameters": {"id": "$response.body#/id"}},
+    "RescheduleBooking": {"operationId": "rescheduleBooking", "parameters": {"id": "$response.body#/id"}},
+}
 
 
-def _paths() -> dict[str, Any]:
+def _paths(event_type_keys: tuple[str, ...] = ()) -> dict[str, Any]:
     pending = _json(_ref("PendingResponse"), "Still being worked on; poll statusUrl", {**LOCATION, **RETRY_AFTER})
     return {
         "/event-types": {"get": {
@@ -77,12 +98,13 @@ def _paths() -> dict[str, Any]:
                            "omitted); the window defaults to a week from now and spans at most 31 days.",
             "security": [],
             "parameters": [
-                _query("eventType", "an event type key", True, "plumbing-repair"),
-                _query("start", "ISO 8601 with offset, or a date", example="2026-03-02"),
-                _query("end", "ISO 8601 with offset, or a date (its end)", example="2026-03-06"),
-                _query("timeZone", "IANA zone the slots are shown in", example="America/Chicago"),
-                _query("hostId", "only this host"),
-                _query("postalCode", "the customer's postal code (narrows a territory-routed pool)"),
+                _query("eventType", "an event type key (GET event-types)", True, "plumbing-repair",
+                       **({"enum": list(event_type_keys)} if event_type_keys else _plain(100, 1))),
+                _query("start", "ISO 8601 with offset, or a date", example="2026-03-02", **INSTANT),
+                _query("end", "ISO 8601 with offset, or a date (its end)", example="2026-03-06", **INSTANT),
+                _query("timeZone", "IANA zone the slots are shown in", example="America/Chicago", maxLength=64),
+                _query("hostId", "only this host (one that takes the event type)", **_plain(100, 1)),
+                _query("postalCode", "the customer's postal code (narrows a territory-routed pool)", **_plain(20)),
             ],
             "responses": {"200": _json(_ref("AvailabilityResponse"), "The offered slots"),
                           **_errors(422, 429, 503)},
@@ -90,12 +112,10 @@ def _paths() -> dict[str, Any]:
         "/bookings": {"post": {
             "operationId": "createBooking", "summary": "Book a time (idempotent per Idempotency-Key)",
             "security": FUNCTION_KEY,
-            "parameters": [{"name": "Idempotency-Key", "in": "header", "required": True,
-                            "description": "1-200 printable ASCII characters; a retry with the same key and body "
-                                           "gets the same answer, the same key with another body a 422",
-                            "schema": {"type": "string", "maxLength": 200}}],
+            "parameters": [IDEMPOTENCY_KEY],
             "requestBody": {"required": True, "content": {JSON: {"schema": _ref("BookingRequest")}}},
-            "responses": {"201": _json(_ref("Booking"), "Booked and confirmed", LOCATION), "202": pending,
+            "responses": {"201": {**_json(_ref("Booking"), "Booked and confirmed", LOCATION), "links": BOOKING_LINKS},
+                          "202": pending,
                           **_errors(400, 401, 409, 413, 415, 422, 503)},
         }},
         "/bookings/{id}": {"get": {
@@ -134,19 +154,33 @@ def _paths() -> dict[str, Any]:
 
 
 def _graph_route(operation_id: str, summary: str) -> dict[str, Any]:
-    """Graph's webhook: the validationToken handshake (either verb) and the notification batches (POST)."""
+    """Graph's webhook: the validationToken handshake (either verb) and the notification batches (POST).
+
+    GET exists only for the handshake, so its token is required: a GET without one is answered 405 with
+    ``Allow: POST`` (listed). A token that is empty, over 2048 characters or holds a control character is 400.
+    """
     handshake = {"200": {"description": "the URL-decoded validationToken echoed as text/plain",
                          "content": {"text/plain": {"schema": {"type": "string"}}}}}
-    token = _query("validationToken", "present only on Graph's subscription handshake")
+    allow = {"Allow": {"description": "POST", "schema": {"type": "string"}}}
+    token_schema = {"minLength": 1, "maxLength": 2048, "pattern": r"^[^\x00-\x1f\x7f]*$"}
     return {
         "get": {"operationId": operation_id + "Handshake", "summary": "Subscription validation handshake",
-                "security": [], "parameters": [token], "responses": {**handshake, **_errors(400)}},
-        "post": {"operationId": operation_id, "summary": summary, "security": [], "parameters": [token],
+                "security": [],
+                "parameters": [_query("validationToken", "Graph's subscription handshake token", True,
+                                      **token_schema)],
+                "responses": {**handshake, **_errors(400),
+                              "405": _json(_ref("ErrorResponse"), ERROR_CODES[405], allow)}},
+        "post": {"operationId": operation_id, "summary": summary, "security": [],
+                 "parameters": [_query("validationToken", "present only on Graph's subscription handshake",
+                                       **token_schema)],
                  "description": "Each item's clientState and subscriptionId are checked; answered within "
-                                "seconds after the work is persisted.",
+                                "seconds after the work is persisted. With validationToken and no body, this is "
+                                "Graph's subscription handshake (200, the token echoed); a body makes it "
+                                "notifications whatever the query says.",
                  "requestBody": {"required": False, "content": {JSON: {"schema": _ref("GraphNotificationBatch")}}},
-                 "responses": {**handshake, "202": {"description": "accepted and persisted"},
-                               **_errors(400, 403, 413, 503)}},
+                 "responses": {**handshake,
+                               "202": _json(_ref("GraphAccepted"), "accepted and persisted"),
+                               **_errors(400, 403, 413, 415, 503)}},
     }
 
 
@@ -155,10 +189,13 @@ def _extra_schemas() -> dict[str, Any]:
     return {
         "Health": {"type": "object", "properties": {"status": {"enum": ["ok", "unhealthy"]},
                                                     "checks": {"type": "object"}}, "required": ["status", "checks"]},
-        "GraphNotificationBatch": {"type": "object", "properties": {"value": {"type": "array", "items": {
-            "type": "object", "properties": {"subscriptionId": {"type": "string"}, "clientState": {"type": "string"},
-                                             "changeType": {"type": "string"}, "resource": {"type": "string"},
-                                             "lifecycleEvent": {"type": "string"}}}}}},
+        "GraphAccepted": {"type": "object", "properties": {"accepted": {"type": "integer", "minimum": 0}},
+                          "required": ["accepted"]},
+        "GraphNotificationBatch": {"type": "object", "required": ["value"], "properties": {"value": {
+            "type": "array", "items": {
+                "type": "object", "properties": {"subscriptionId": {"type": "string"}, "clientState": {"type": "string"},
+                                                 "changeType": {"type": "string"}, "resource": {"type": "string"},
+                                                 "lifecycleEvent": {"type": "string"}}}}}},
     }
 
 
@@ -168,7 +205,6 @@ def _with_entra_twins(paths: dict[str, Any]) -> dict[str, Any]:
     return {**paths, **openapi_paths(paths)}
 
 
-@functools.cache
 def _admin_paths() -> dict[str, Any]:
     """The admin key's privacy routes (triggers/admin.py)."""
     from triggers.admin import openapi_paths
@@ -182,7 +218,13 @@ def _manage_paths() -> dict[str, Any]:
 
 
 def openapi_document() -> dict[str, Any]:
-    """The whole document (built once)."""
+    """The whole document, for the configured event types (built once per set of them)."""
+    from shared.services.container import get_services
+    return _document(tuple(sorted(get_services().business.event_types_by_key)))
+
+
+@functools.cache
+def _document(event_type_keys: tuple[str, ...]) -> dict[str, Any]:
     from pydantic.json_schema import models_json_schema
 
     from shared.domain.booking import Booking
@@ -204,7 +246,7 @@ def openapi_document() -> dict[str, Any]:
                                 "JSON is camelCase; times are ISO 8601 with an offset; errors are "
                                 "{\"error\": {\"code\", \"message\", \"details\"}}. See docs/API.md."},
         "servers": [{"url": "/api"}],
-        "paths": {**_with_entra_twins(_paths()), **_admin_paths(), **_manage_paths()},
+        "paths": {**_with_entra_twins(_paths(event_type_keys)), **_admin_paths(), **_manage_paths()},
         "components": {
             "schemas": schemas,
             "securitySchemes": {

@@ -110,7 +110,8 @@ class HostApp:
         app = web.Application(client_max_size=MAX_BODY_BYTES)
         app.on_startup.append(lambda _: self._on_startup())
         app.on_cleanup.append(lambda _: self._on_cleanup())
-        app.router.add_route("*", "/{tail:.*}", self.dispatch)
+        # [\s\S]: like the Functions host, a path holding an encoded line break (%0A) still reaches dispatch.
+        app.router.add_route("*", r"/{tail:[\s\S]*}", self.dispatch)
         return app
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
