@@ -48,7 +48,9 @@ _NO_STRONG = rx(r"(?:that |it |this |those |these |neither )?(?:does not|do not|
                 r"|not it|not me)|wrong|incorrect|no way|i do not think so|absolutely not|definitely not|of course "
                 r"not|negative|nope|nah|no thanks|no thank you|neither|none of (?:them|those|these)|i can not make "
                 r"(?:it|that)|never mind|nevermind|that is not (?:good|going to work)|not for me|i would rather not"
-                r"|i do not want (?:it|that)|i am not available")
+                r"|i do not want (?:it|that)|i am not available|hold off(?: on (?:it|that))?|do not (?:book|schedule)"
+                r"(?: it| that| anything)?|not (?:yet|right now)|let me think about it|i will pass|pass on (?:it|that)"
+                r"|forget (?:it|that)|maybe (?:later|another time)")
 _NO_BARE = rx(r"no")
 _DISCOURSE = frozenset({"oh", "ah", "well", "actually", "sorry", "but", "hmm", "yes", "yeah", "wait", "um", "uh"})
 _NOT_YES_AFTER = lazy(r"(?<!\S)(?:not|no|never) $")

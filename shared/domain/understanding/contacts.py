@@ -88,6 +88,8 @@ def find_phone(words: list[str], default_region: str, *, expecting: str | None) 
     minimum = 7 if expecting == "phone" else 10
     runs = digit_runs(words)
     for first in range(len(runs)):
+        if found is not None and runs[first].start < found.end:
+            continue  # part of the number already read ("312 and then 310 1276" is not "310 1276")
         plus = runs[first].start > 0 and words[runs[first].start - 1] == "plus"
         digits = ""
         for last in range(first, len(runs)):

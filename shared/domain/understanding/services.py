@@ -34,7 +34,6 @@ _GENERIC = frozenset({"much", "what", "when", "need", "with", "come", "main", "l
 WINDOW_SLACK = 2
 FULL_MATCH_WEIGHT = 10.0
 THING_WEIGHT = 20.0     # a named fixture or appliance decides more than a symptom
-THING_EXTRA_WORD = 2.0
 OWNER_WEIGHT = 12.0     # the business's own words beat the built-in ones
 SAYS_WEIGHT = FULL_MATCH_WEIGHT
 EMERGENCY_BONUS = 100.0
@@ -314,8 +313,6 @@ def _phrase_weight(phrase: _Phrase, hit: tuple[int, int, bool]) -> float:
     little, and one said out of order or with words in between a little less than one said as written."""
     if set(phrase.stems) <= _generic_stems():
         weight = GENERIC_WEIGHT * len(phrase.stems)
-    elif phrase.weight == THING_WEIGHT:  # "kitchen sink" names one thing, not two
-        weight = THING_WEIGHT + THING_EXTRA_WORD * (len(phrase.stems) - 1)
     else:
         weight = phrase.weight * len(phrase.stems)
     return weight * (1.0 if hit[2] else SCATTERED)

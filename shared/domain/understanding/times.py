@@ -746,19 +746,25 @@ def group_clauses(mentions: list[Mention], scan: _Scan) -> list[Clause]:
     neg_before = [(i, j) for _, i, j in scan.find(_NEG_BEFORE) if _is_negation_word(words, i)]
     starts = {m.start for m in mentions}
     # "I can't" before a day negates that day; after one ("Monday I can't") it negates the day before.
-    neg_after = [(i, j) for _, i, j in scan.find(_NEG_AFTER) if not _leads_to(j, starts, masked)]
+    ends = {m.end for m in mentions}
+    # "Monday is no good for me next week": right after a day, the negation is about that day
+    neg_after = [(i, j) for _, i, j in scan.find(_NEG_AFTER) if i in ends or not _leads_to(j, starts, masked)]
     clauses: list[Clause] = []
     current = Clause()
     previous_end = 0
     previous: Mention | None = None
     for mention in mentions:
-        separated = any(words[k] in _SEPARATORS for k in range(previous_end, mention.start))
+        separated = any(words[k] in _SEPARATORS for k in range(previous_end, mention.start)) or any(
+            previous is not None and i == previous_end and j <= mention.start for i, j in neg_after)
         marker = _negation_before(masked, neg_before, mention.start, previous_end)
         if marker is None and previous is not None and previous.any and any(
                 words[k] in ("but", "except") for k in range(previous_end, mention.start)):
             marker = previous_end  # "any day but Friday"
         # "not this week, next week": a second day after a negated one is the alternative, not more negation
-        contrast = current.negated and mention.first is not None and any(m.first is not None for m in current.mentions)
+        contrast = current.negated and mention.first is not None and (
+            any(m.first is not None for m in current.mentions)
+            # "I work Mondays next week": the weekday is out every week; "next week" is when they want it
+            or mention.bare_weekday is None and all(_day_only(m) for m in current.mentions))
         # "I work Tuesdays and Thursdays", "not Monday or Friday": a day listed after an excluded day is excluded too
         listed = (current.negated and marker is None and not contrast and _day_only(mention)
                   and all(_day_only(m) for m in current.mentions)

@@ -51,7 +51,7 @@ TRADE_WORDS = {
 # Fixtures that leak as often as they clog: both topics know them, so the symptom decides.
 _FIXTURES = "sink, sinks, kitchen sink, bathroom sink, laundry sink, utility sink, tub, bathtub, shower"
 # How callers say a machine broke: counted only next to the machine ("the furnace died"), never alone.
-_BROKE = ("died", "quit", "quit working", "stopped working", "broke", "broke down", "broken", "went out", "dead",
+_BROKE = ("died", "quit", "stopped", "broke", "broke down", "broken", "went out", "dead",
           "is out", "gave out", "crapped out", "conked out", "on the fritz", "acting up")
 
 
@@ -153,7 +153,7 @@ TOPICS: dict[str, Topic] = {
                   "keeps tripping, trips, tripped, tripping, keeps flipping, blew a fuse, blown fuse, fuse "
                   "blew, panel upgrade, upgrade my panel, 200 amp, 100 amp, service upgrade"),
     "outlets": _t("electrical", "outlets",
-                  "outlet, outlets, out let, plug, plugs, socket, sockets, receptacle, receptacles, gfci, gfi, g f c "
+                  "outlet, outlets, out let, socket, sockets, receptacle, receptacles, gfci, gfi, g f c "
                   "i, ground fault, usb outlet, 240 outlet, dryer outlet",
                   "outlets are dead, outlet is dead, dead outlet, dead outlets, half my outlets, outlets stopped "
                   "working, no power to, outlet doesn't work, outlet is hot, outlet sparks, warm outlet, reset "
@@ -161,8 +161,7 @@ TOPICS: dict[str, Topic] = {
     "lighting": _t("electrical", "lights and wiring",
                    "light, lights, light fixture, light fixtures, light switch, light switches, dimmer, ceiling "
                    "fan, ceiling fans, chandelier, recessed lights, can lights, wiring, wires, wire, electrical, "
-                   "electric, electricity, electrical wiring, knob and tube, aluminum wiring, doorbell, smoke "
-                   "detector, smoke detectors, exhaust fan",
+                   "electric, electricity, electrical wiring, knob and tube, aluminum wiring, doorbell, exhaust fan",
                    "lights flickering, flickering lights, lights are flickering, lights flicker, lights dim, "
                    "lights keep going out, buzzing, buzzing sound, half the house has no power, part of the house "
                    "has no power, lost power, no power, power is out, power went out, hang a light, install a "
