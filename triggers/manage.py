@@ -236,6 +236,10 @@ async def manage_page(req: func.HttpRequest) -> func.HttpResponse:
     except SettingsError:
         log.error("manage page: app settings invalid (GET /api/health names them)")
         return error_response(503, "not_configured", "This page is not available right now.")
+    except Exception:  # storage unreachable...: a clear answer, never a stack trace
+        log.exception("manage page failed")
+        return error_response(503, "service_unavailable", "This page is not available right now; try again "
+                              "shortly.", headers={"Retry-After": "5"})
     status = {"ok": 200, "cancelled": 200, "expired": 410}.get(opened.verdict, 404)
     return widget.text_response(req, render_page(opened, config), widget.CONTENT_TYPES[".html"], page_headers(),
                                 status=status)
