@@ -35,6 +35,10 @@ param graphClientStateSecret string
 param manageLinkSecret string
 
 @secure()
+@description('Key in the Event Grid subscription URL for ACS SMS events (SMS__EVENT_GRID_SECRET). azd generates it on first provision and reads it back from Key Vault afterwards.')
+param smsEventGridSecret string
+
+@secure()
 @description('Twilio auth token (validates X-Twilio-Signature, authenticates Twilio REST). Required: azd prompts when TWILIO_AUTH_TOKEN is not set.')
 param twilioAuthToken string
 
@@ -91,6 +95,12 @@ param deployCommunicationServices bool = true
 
 @description('Where ACS keeps data at rest.')
 param communicationDataLocation string = 'United States'
+
+@description('Create the Event Grid subscription for inbound texts and delivery reports (two-way SMS on ACS). Needs the code deployed (its validation handshake): true from the second provision on (docs/DEPLOY.md).')
+param acsSmsEventsEnabled bool = false
+
+@description('Resource id of an ACS resource not deployed by this template (deployCommunicationServices false), for the SMS event subscription.')
+param communicationServicesId string = ''
 
 @description('Twilio account SID (AC...), not a secret.')
 param twilioAccountSid string = ''
@@ -177,6 +187,7 @@ var secretNames = {
   webhooksSecret: 'webhooks-secret'
   widgetFunctionKey: 'widget-function-key'
   manageLinkSecret: 'manage-link-secret'
+  smsEventGridSecret: 'sms-event-grid-secret'
 }
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
@@ -233,6 +244,7 @@ module keyVault 'modules/keyvault.bicep' = {
     identityClientSecret: appRegistrationClientSecret
     webhooksSecret: webhooksSecret
     manageLinkSecret: manageLinkSecret
+    smsEventGridSecret: smsEventGridSecret
   }
 }
 
@@ -323,6 +335,20 @@ module api 'modules/functionapp.bicep' = {
     entraApiClientId: entraApiClientId
     // Referencing the module's output also makes the app wait for the scheduler and its role assignment.
     durableTaskSchedulerEndpoint: durableBackend == 'DurableTaskScheduler' ? durableTask.outputs.endpoint : ''
+  }
+}
+
+// Two-way SMS: ACS's inbound texts and delivery reports reach the app through Event Grid (a key in the URL).
+module smsEvents 'modules/smsevents.bicep' = if (acsSmsEventsEnabled && (deployCommunicationServices || !empty(communicationServicesId))) {
+  name: 'smsevents'
+  scope: rg
+  params: {
+    topicName: 'evgt-acs-${resourceToken}'
+    tags: tags
+    communicationServicesName: deployCommunicationServices ? communication.outputs.name : ''
+    communicationServicesId: communicationServicesId
+    appBaseUrl: !empty(publicBaseUrl) ? publicBaseUrl : api.outputs.uri
+    eventGridSecret: smsEventGridSecret
   }
 }
 

@@ -118,7 +118,7 @@ class SmsSettings(BaseModel):
     default_region: str = Field("US", pattern=r"^[A-Z]{2}$",
                                 description="Region (ISO 3166 alpha-2) for numbers given without a country code.")
     event_grid_secret: SecretStr | None = Field(
-        None, min_length=16, description="Secret the Event Grid subscription for ACS SMS events carries in its "
+        None, min_length=12, description="Secret the Event Grid subscription for ACS SMS events carries in its "
                                          "endpoint URL (?key=...; Key Vault reference). Empty: every ACS event "
                                          "delivery is refused (docs/SECURITY.md).")
     cancel_confirm_minutes: int = Field(

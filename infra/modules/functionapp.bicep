@@ -260,6 +260,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     SMS__PROVIDER: smsProvider
     SMS__FROM_NUMBER: smsFromNumber
     SMS__DEFAULT_REGION: smsDefaultRegion
+    // The key Event Grid's subscription URL carries for ACS SMS events (modules/smsevents.bicep).
+    SMS__EVENT_GRID_SECRET: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${secretNames.smsEventGridSecret})'
+    SMS__CANCEL_CONFIRM_MINUTES: '15'
     ACS__ENDPOINT: acsEndpoint
     // Empty: ACS is called with the managed identity, so no access key exists in settings.
     ACS__ACCESS_KEY: ''

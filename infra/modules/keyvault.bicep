@@ -42,6 +42,10 @@ param webhooksSecret string
 @description('Manage-link signing key (MANAGE__LINK_SECRET).')
 param manageLinkSecret string
 
+@secure()
+@description('Key in the Event Grid subscription URL for ACS SMS events (SMS__EVENT_GRID_SECRET).')
+param smsEventGridSecret string = ''
+
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
   location: location
@@ -123,6 +127,15 @@ resource manageLinkSecretSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' =
   name: secretNames.manageLinkSecret
   properties: {
     value: manageLinkSecret
+    contentType: 'text/plain'
+  }
+}
+
+resource smsEventGridSecretSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(smsEventGridSecret)) {
+  parent: vault
+  name: secretNames.smsEventGridSecret
+  properties: {
+    value: smsEventGridSecret
     contentType: 'text/plain'
   }
 }
