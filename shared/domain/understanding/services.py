@@ -34,6 +34,7 @@ _GENERIC = frozenset({"much", "what", "when", "need", "with", "come", "main", "l
 WINDOW_SLACK = 2
 FULL_MATCH_WEIGHT = 10.0
 THING_WEIGHT = 20.0     # a named fixture or appliance decides more than a symptom
+OWNER_NOT_OFFERED_WEIGHT = 16.0  # an owner who lists work they don't do means it ("solar panels" is not a panel)
 OWNER_WEIGHT = 12.0     # the business's own words beat the built-in ones
 SAYS_WEIGHT = FULL_MATCH_WEIGHT
 EMERGENCY_BONUS = 100.0
@@ -185,10 +186,11 @@ def _compile(catalog: Catalog) -> _Compiled:
     for entry in catalog.entries:
         compiled: list[_Phrase] = []
         seen_stems: set[str] = set()
-        for texts, weight in ((entry.things, THING_WEIGHT), (entry.owner, OWNER_WEIGHT), (entry.says, SAYS_WEIGHT)):
+        owner_weight = OWNER_WEIGHT if entry.key is not None else OWNER_NOT_OFFERED_WEIGHT
+        for texts, weight in ((entry.things, THING_WEIGHT), (entry.owner, owner_weight), (entry.says, SAYS_WEIGHT)):
             for phrase in texts:
                 stems = tuple(s for _, s in content_stems(_phrase_words(phrase, catalog.mishearings)))
-                if not stems or weight != OWNER_WEIGHT and set(stems) <= _generic_stems():
+                if not stems or texts is not entry.owner and set(stems) <= _generic_stems():
                     continue  # a built-in phrase of only everyday words ("come on") would match anything
                 compiled.append(_Phrase(stems, weight, builtin_says=texts is entry.says))
                 if texts is not entry.says:
@@ -350,7 +352,7 @@ def _partial_score(phrases: tuple[_Phrase, ...], stems: list[tuple[int, str]], p
                    spread: dict[str, int], words: list[str]) -> tuple[float, int, int]:
     generic = _generic_stems()
     # Word by word only the business's own words and one-word things count ("plans" is no "maintenance plan").
-    used = {s for phrase in phrases if phrase.weight == OWNER_WEIGHT or len(phrase.stems) == 1 and not
+    used = {s for phrase in phrases if phrase.weight in (OWNER_WEIGHT, OWNER_NOT_OFFERED_WEIGHT) or len(phrase.stems) == 1 and not
             phrase.builtin_says for s in phrase.stems if s in positions}
     distinctive = {s for s in used if len(s) >= 4 and s not in generic}
     if not distinctive:

@@ -76,15 +76,14 @@ def _links(event_types: tuple, topics: dict, mishearings: tuple) -> dict[str, st
         if name in links:
             continue
         phrase_stems = [_stems_of(p.split(), mishearings) for p in (*topic.things, *topic.says)]
-        best, best_score = None, 0
-        for event_type in event_types:
+        scored = []
+        for index, event_type in enumerate(event_types):
             text = (own_texts if name in builtin.NOT_OFFERED else texts)[event_type.key]
-            score = sum(len(p) for p in phrase_stems if p and _contains(text, p))
-            score -= 0.5 if event_type.key in emergency else 0  # an emergency type only when nothing else fits
-            if score > best_score:
-                best, best_score = event_type.key, score
-        if best is not None:
-            links[name] = best
+            covered = {s for p in phrase_stems if p and _contains(text, p) for s in p}
+            if covered:  # an emergency type only when nothing else fits; then more words; then config order
+                scored.append((event_type.key in emergency, -len(covered), index, event_type.key))
+        if scored:
+            links[name] = min(scored)[3]
     trades = _trades(event_types, topics, links)
     for name, topic in topics.items():
         if name not in links and topic.trade in trades:
@@ -100,7 +99,8 @@ def _trades(event_types: tuple, topics: dict, links: dict[str, str]) -> dict[str
     emergency = {event_type.key for event_type in event_types if getattr(event_type, "emergency", False)}
     main: dict[str, str] = {}
     for trade, words in builtin.TRADE_WORDS.items():
-        ranked = sorted(counts.get(trade, {}).items(), key=lambda kv: (kv[0] in emergency, -kv[1]))
+        order = {event_type.key: index for index, event_type in enumerate(event_types)}
+        ranked = sorted(counts.get(trade, {}).items(), key=lambda kv: (kv[0] in emergency, -kv[1], order[kv[0]]))
         if ranked:
             main[trade] = ranked[0][0]
             continue

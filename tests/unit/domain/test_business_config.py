@@ -167,6 +167,11 @@ CASES = [
     ("unknown showAs", _set("blocking_show_as", ["busy", "away"]), "blocking_show_as[1]", "'tentative'"),
     ("negative notice", _set("event_types[0].minimum_notice_minutes", -5), "event_types[0].minimum_notice_minutes",
      "greater than or equal to 0"),
+    ("unknown vocabulary topic", _set("event_types[0].topics", ["leak", "lawn_mowing"]), "event_types[0].topics",
+     "unknown topic 'lawn_mowing'"),
+    ("work not offered without a name", _set("vocabulary.not_offered", [{"phrases": ["roof"]}]),
+     "vocabulary.not_offered[0].name", "required"),
+    ("misspelt vocabulary field", _set("vocabulary.mishearing", {}), "vocabulary.mishearing", "not a known field"),
 ]
 
 
