@@ -86,6 +86,7 @@ def test_a_customer_moves_their_visit_from_the_link(page, widget_stack):
     wait_for(lambda: appointment_of(stack, booking["id"])["scheduledstart"] == new_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
              what="the Dynamics appointment at the new time")
     assert_accessible(page, "moved")
+    screenshot(page, "manage-moved")
     page.reload()
     assert page.get_by_role("heading", name="Your appointment").is_visible()
 
@@ -106,6 +107,8 @@ def test_a_customer_cancels_from_the_link_after_confirming(page, widget_stack):
     assert events_of(stack, booking["id"]) == []
     assert appointment_of(stack, booking["id"])["statecode"] == 2  # Canceled
     assert_accessible(page, "cancelled")
+    page.set_viewport_size({"width": 320, "height": 640})  # the narrowest phone
+    screenshot(page, "manage-cancelled")
     page.reload()
     page.get_by_role("heading", name="This appointment was cancelled").wait_for()
     assert "Plumbing repair" not in page.content() and page.get_by_role("button").count() == 0

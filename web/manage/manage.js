@@ -316,7 +316,7 @@
       setBusy(false);
       ['fd-step-cancel', 'fd-actions', 'fd-booking'].forEach(function (id) { $(id).hidden = true; });
       $('fd-step-cancelled').hidden = false;
-      status('Your appointment is cancelled.');
+      status('');  // the heading says it, and focus on it announces it
       $('fd-h-cancelled').focus();
     }, fail);
   }
