@@ -12,7 +12,8 @@ Usage::
     python -m dev.phone --url http://127.0.0.1:7071 --token <TWILIO__AUTH_TOKEN of that stack>
     python -m dev.phone --script calls.txt               # one caller line per line; an empty line is silence
 
-Type what the caller says; an empty line is silence; ``/hangup`` hangs up.
+Type what the caller says; an empty line is silence; ``/hangup`` hangs up. When it started its own stack,
+it prints how the call ended (booked, message taken, transferred, abandoned) from the call's record.
 
 From Python (tests, the demo, the benchmark)::
 
@@ -309,6 +310,8 @@ class Persona:
         text = prompt.lower()
         if "anything else" in text:
             return "no thanks, that's all"
+        if "separate visit" in text or "separate from the one" in text:
+            return "no"
         if "how can i help" in text or "what kind of work" in text or "what else can i help" in text:
             return self.need
         if text.startswith("is that ") and " or " in text:
@@ -352,7 +355,7 @@ async def call_as(phone: Phone, persona: Persona, *, max_turns: int = 30,
 
 # ---------------------------------------------------------------- the terminal
 
-async def _converse(phone: Phone, caller: str | None, lines: list[str] | None) -> None:
+async def _converse(phone: Phone, caller: str | None, lines: list[str] | None, *, show_outcome: bool = False) -> None:
     call = await phone.call(caller)
     _print_new(call, 0)
     shown = len(call.transcript)
@@ -379,6 +382,25 @@ async def _converse(phone: Phone, caller: str | None, lines: list[str] | None) -
     await call.hang_up()
     slowest = max((e.seconds for e in call.exchanges), default=0.0)
     print(f"(call ended: {len(call.exchanges)} webhooks, slowest {slowest * 1000:.0f} ms)")
+    if show_outcome:
+        print(await outcome_of(call.sid))
+
+
+async def outcome_of(call_sid: str) -> str:
+    """How the call ended, from its record in the local stack's storage (this process runs the app)."""
+    from shared.services.container import get_services
+    from shared.services.voice import CallRecord
+    stored = await get_services().calls.get(call_sid)
+    if stored is None:
+        return "(outcome: unknown -- no record of the call)"
+    state = CallRecord.model_validate(stored.value).dialog
+    parts = [f"outcome: {(state.outcome or 'none').replace('_', ' ')}"]
+    if state.booked:
+        parts.append(f"{len(state.booked)} booking{'s' if len(state.booked) > 1 else ''}")
+    if state.message_reason:
+        parts.append(f"message for the office: {state.message_reason}")
+    parts.append(f"{state.turns} caller turns")
+    return f"({'; '.join(parts)})"
 
 
 def _print_new(call: Call, shown: int) -> int:
@@ -413,12 +435,13 @@ def main(argv: list[str] | None = None) -> int:
     print("Starting a local stack (Azurite, emulators, the development host)...")
     with LocalStack(extra_env={"LOG_LEVEL": "WARNING"}) as stack:
         return asyncio.run(_ring(stack.host.base_url, stack.env["TWILIO__AUTH_TOKEN"], stack.env["PUBLIC_BASE_URL"],
-                                 caller, lines))
+                                 caller, lines, show_outcome=True))
 
 
-async def _ring(url: str, token: str, public_url: str | None, caller: str | None, lines: list[str] | None) -> int:
+async def _ring(url: str, token: str, public_url: str | None, caller: str | None, lines: list[str] | None,
+                *, show_outcome: bool = False) -> int:
     async with Phone(url, token, public_base_url=public_url) as phone:
-        await _converse(phone, caller, lines)
+        await _converse(phone, caller, lines, show_outcome=show_outcome)
     return 0
 
 

@@ -47,6 +47,7 @@ DETAIL_FIELDS = ("name", "address", "postal_code", "phone", "email")
 WATER_SIGNALS = {"flooding", "burst_pipe", "sewage_backup"}
 HEAT_SIGNALS = {"no_heat", "no_cooling"}
 _BYE = re.compile(r"\b(?:good ?)?bye\b", re.IGNORECASE)  # "no thanks, bye": a no that ends the call
+_AGAIN = re.compile(r"\bagain\b|\b(?:same|another) (?:one|thing|job|visit|appointment)\b", re.IGNORECASE)
 _MESSAGE = re.compile(r"\b(?:leave|take) a message\b|^\W*(?:a )?message\W*$", re.IGNORECASE)
 DAYTIME = (7, 20)  # local hours offered to callers who are not in an emergency, when there is a choice
 
@@ -199,7 +200,10 @@ def _heard(turn: _Turn, event: Heard, ctx: DialogContext) -> Step:
             and state.stage in ("need", "anything_else")):
         return _not_offered(turn, u.not_offered, ctx)
 
+    heard_at = state.stage
     changed = _absorb(state, u, ctx)
+    # Digits of a number said in parts ("three one two... five five five...") are joined with the next ones.
+    state.carried_digits = u.partial_digits if heard_at in ("phone", "phone_confirm", "postal_code") else None
     if changed:
         state.misses = 0
     if state.mode == "booking" and state.stage not in ("anything_else", "second_visit") \
@@ -228,7 +232,7 @@ def _plausible(event: Heard, ctx: DialogContext) -> Understanding:
     if u.address is None or _has_house_number(u.address):
         return u
     again = parse(event.text, now=ctx.now, time_zone=ctx.time_zone,
-                  event_types=service_catalog(ctx.config.event_types))
+                  event_types=service_catalog(ctx.config))
     if again.address and not _has_house_number(again.address):
         return again.model_copy(update={"address": None})
     return again
@@ -379,6 +383,11 @@ def _anything_else(turn: _Turn, event: Heard, changed: set[str], ctx: DialogCont
     """After a booking. Only a new job (named, or "I need to book something else") starts another booking; a
     plain "yes" is asked what else, and nothing said here books the job just booked again."""
     state, u = turn.state, event.understanding
+    if _AGAIN.search(event.text) and state.jobs and not u.event_type:  # "book it again": the same job, asked as such
+        last = state.jobs[-1]
+        _next_booking(state)
+        state.details.event_type = last.event_type
+        return _continue(turn, ctx)
     if state.details.event_type is None or "service" in changed:
         return _need(turn, event, changed, ctx)
     if u.answer == "no" or u.intent in ("no", "goodbye"):

@@ -35,7 +35,7 @@ class World:
     def __init__(self, config, *, now: datetime = TUESDAY_9AM, caller: str | None = CALLER, **context):
         self.config = config
         self.ctx = DialogContext(now=now, config=config, **context)
-        self.catalog = service_catalog(config.event_types)
+        self.catalog = service_catalog(config)
         self.lost: set[datetime] = set()  # starts whose hold will be lost to another caller
         self.actions: list = []
         self.said: list[str] = []
@@ -52,7 +52,8 @@ class World:
             event = Silence()
         else:
             u = parse(text, now=self.ctx.now, time_zone=self.config.business.time_zone,
-                      expecting=self.state.expecting, event_types=self.catalog, offered=self.state.offered_starts)
+                      expecting=self.state.expecting, event_types=self.catalog, offered=self.state.offered_starts,
+                      carried_digits=self.state.carried_digits)
             event = Heard(text, u)
         return self.event(event)
 

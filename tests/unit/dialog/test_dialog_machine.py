@@ -320,3 +320,129 @@ def test_words_that_fit_two_services_get_a_choice_between_them(world):
         "Is that a plumbing repair visit or a drain cleaning?"]
     assert w.say("the drain cleaning") == ["What's the address where you need us?"]
     assert w.state.details.event_type == "drain-cleaning"
+
+
+# ---------------------------------------------------------------- issue 13: callers the script was not written for
+
+def booked_once(w):
+    book_up_to_readback(w)
+    w.say("yes")
+    assert w.state.outcome == "booked" and len(w.of(PlaceHold)) == 1
+
+
+def test_yes_to_anything_else_asks_what_else_and_never_books_the_same_job_again(world):
+    w = world()
+    booked_once(w)
+    assert w.say("yes") == ["Sure. What else can I help you with?"]
+    assert w.say("yes book it again") == [
+        "You're already booked for a plumbing repair visit on Thursday, March 12th at 12:30 PM. Do you need a "
+        "second, separate visit?"]
+    assert w.say("no") == ["Okay, that visit stays as booked. Is there anything else I can help you with?"]
+    assert w.say("no thanks") == ["Thanks for calling Lakeshore Plumbing & Heating. Goodbye."]
+    assert len(w.of(PlaceHold)) == 1 and len(w.state.booked) == 1
+
+
+def test_a_second_visit_for_the_same_job_needs_the_callers_word_and_another_time(world):
+    w = world()
+    booked_once(w)
+    first = w.of(PlaceHold)[0].start
+    w.say("i need another plumbing repair")
+    w.say("yes")  # a second, separate visit
+    w.say("thursday afternoon")
+    assert first not in w.state.offered_starts  # the time already booked is not offered again
+    w.say("the first one")
+    w.say("yes")
+    assert len(w.state.booked) == 2 and len({hold.start for hold in w.of(PlaceHold)}) == 2
+
+
+def test_the_same_job_at_another_address_is_another_job(world):
+    w = world()
+    booked_once(w)
+    assert w.say("i also need a plumber at 12 oak street 60614") == [
+        "When would be a good time for us to come out?"]
+
+
+def test_work_we_do_not_do_is_said_plainly_and_a_message_taken(world):
+    w = world()
+    lines = w.say("my dishwasher won't drain")
+    assert lines[0].startswith("I'm sorry, appliance repair isn't something we do. We can book a plumbing repair "
+                               "visit, a drain cleaning")
+    w.say("dana smith")
+    w.say("yes")
+    [message] = w.of(TakeMessage)
+    assert "appliance repair" in message.reason and w.state.outcome == "message_taken"
+    assert not w.of(FindSlots)
+
+
+def up_to_when(w, need="my kitchen sink is leaking"):
+    w.say(need)
+    w.say("2400 north lincoln avenue 60614")
+    w.say("maria gonzalez")
+    w.say("yes")
+
+
+def test_a_day_nobody_works_is_said_and_the_nearest_time_of_that_part_of_day_offered(world):
+    w = world()
+    up_to_when(w, "i need my sewer line hydro jetted")
+    lines = w.say("saturday morning")
+    assert lines[0] == "We're closed on Saturdays."
+    assert lines[1].startswith("The closest I have are Monday, March 16th at")
+    assert all(offer.start.astimezone(CHICAGO).hour < 12 for offer in w.state.offers)
+
+
+def test_an_excluded_day_is_never_offered(world):
+    w = world()
+    up_to_when(w)
+    w.say("early next week but not monday")
+    days = {offer.start.astimezone(CHICAGO).strftime("%A") for offer in w.state.offers}
+    assert days and "Monday" not in days
+    w.say("neither")
+    w.say("no mornings please")  # a new wish: still never Monday... and no mornings
+    for offer in w.state.offers:
+        assert offer.start.astimezone(CHICAGO).hour >= 12
+
+
+def test_early_next_week_is_next_week_not_tomorrow(world):
+    w = world()
+    up_to_when(w)
+    w.say("early next week")
+    for offer in w.state.offers:
+        local = offer.start.astimezone(CHICAGO)
+        assert local.date() >= datetime(2026, 3, 16).date() and local.strftime("%A") in ("Monday", "Tuesday",
+                                                                                         "Wednesday")
+
+
+def test_another_number_in_words_not_understood_changes_the_question(world):
+    w = world()
+    w.say("my kitchen sink is leaking")
+    w.say("2400 north lincoln avenue 60614")
+    w.say("maria gonzalez")
+    asked = w.say("five five five two one two three four five six")
+    assert asked == ["Sorry, I didn't get all of that number. Could you say it again, with the area code?"]
+    for unclear in ("uh five five", "mmm", "five", "hmm"):
+        w.say(unclear)
+    assert max(w.said.count(line) for line in set(w.said) if line.endswith("?")) <= 2
+    # In the end it accepts what it has: the caller id, with the caller's words kept for the office.
+    assert w.state.details.phone == CALLER and "five five five" in w.state.callback_note
+
+
+def test_changes_of_mind_land_on_the_final_word(world):
+    w = world()
+    up_to_when(w)
+    w.say("thursday afternoon")
+    offers = list(w.state.offered_starts)
+    w.say("the second one no the first")
+    assert w.state.hold.start == offers[0]
+    w.say("no actually yes book it")
+    assert w.state.outcome == "booked"
+
+
+def test_a_question_the_caller_keeps_missing_is_never_said_three_times(world):
+    w = world()
+    w.say("my kitchen sink is leaking")
+    for _ in range(6):
+        if w.state.ended:
+            break
+        w.say("the blue one")  # not an address, every time
+    assert max(w.said.count(line) for line in set(w.said) if line.endswith("?")) <= 2
+    assert w.state.ended and w.state.outcome == "message_taken"
