@@ -216,3 +216,44 @@ async def test_a_permanent_failure_emails_the_owner_once(sms_stack, config):
     stack.acs.deliver_events(report["id"])  # delivered twice
     [mail] = _mails(stack, "Could not text the customer")
     assert "please call them" in mail["body"]["content"] and "(312) 555-0188" in mail["body"]["content"]
+
+
+@pytest.fixture
+def twilio_stack(sms_stack):
+    """The stack texting through Twilio for one test (a host restart applies the settings)."""
+    stack = sms_stack
+    saved = {name: stack.env.get(name) for name in ("SMS__PROVIDER", "SMS__FROM_NUMBER")}
+    stack.env.update({"SMS__PROVIDER": "twilio", "SMS__FROM_NUMBER": stack.twilio.from_number})
+    stack.restart_host()
+    try:
+        yield stack
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                stack.env.pop(name, None)
+            else:
+                stack.env[name] = value
+        stack.twilio.reset()
+        stack.restart_host()
+
+
+async def test_twilio_status_callbacks_update_the_booking_and_a_landline_is_reported_once(twilio_stack, config):
+    stack = twilio_stack
+    booking = await _booked(stack, config)
+    [sent] = [m for m in stack.twilio.outbox() if m["to"] == PHONE]
+    assert sent["status_callback"] == stack.host.url("sms/twilio/status")  # set on every text
+    assert stack.twilio.report_status(sent["sid"], "sent")["status"] == 204
+    assert (await stored_booking(booking["id"])).notifications.sms.delivery is None  # still in transit
+
+    other = await _booked(stack, config, index=3, phone=STRANGER)
+    [landline] = [m for m in stack.twilio.outbox() if m["to"] == STRANGER]
+    stack.graph.clear_outbox()
+    assert stack.twilio.report_status(sent["sid"], "delivered")["status"] == 204
+    for _ in range(2):  # the carrier's report, and the same report again
+        assert stack.twilio.report_status(landline["sid"], "undelivered", 30006)["status"] == 204
+
+    assert (await stored_booking(booking["id"])).notifications.sms.delivery == "delivered"
+    failed = (await stored_booking(other["id"])).notifications.sms
+    assert failed.status == "failed" and "30006" in failed.last_error
+    [mail] = _mails(stack, "Could not text the customer")
+    assert "(312) 555-0199" in mail["body"]["content"]
