@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.domain.phones import InvalidPhoneNumber, is_e164, region_of, to_e164, try_e164
+from shared.domain.phones import InvalidPhoneNumber, check_e164, is_e164, region_of, to_e164, try_e164
 
 
 @pytest.mark.parametrize(("raw", "region", "expected"), [
@@ -73,3 +73,35 @@ def test_normalising_is_idempotent(national):
     if first is not None:
         assert to_e164(first, "US") == first
         assert is_e164(first)
+
+
+@pytest.mark.parametrize("number", ["+13125550142", "+14155552671", "+442079460958", "+493012345678", "+61293744000"])
+def test_numbers_that_exist_pass_the_api_check_unchanged(number):
+    assert check_e164(number) == number
+
+
+@pytest.mark.parametrize(("number", "problem"), [
+    ("+10000000000", "not a valid phone number for country code \\+1"),  # E.164's shape, no such US number
+    ("+15551234567", "not a valid phone number"),  # 555 is not an area code
+    ("+1312555014", "not a possible phone number.*wrong length"),
+    ("+44207946095812", "not a possible phone number for country code \\+44"),
+    ("+999123456789", "unknown country code"),
+    ("+112345678901", "not written as E.164"),  # parses (a national prefix after +1) but gateways refuse it
+    ("3125550142", "must be an E.164 number"),
+    ("+1 312 555 0142", "must be an E.164 number"),
+])
+def test_the_api_check_refuses_what_cannot_be_texted(number, problem):
+    with pytest.raises(InvalidPhoneNumber, match=problem):
+        check_e164(number)
+
+
+@given(st.integers(2_000_000_000, 9_999_999_999))
+def test_the_api_check_agrees_with_normalising(national):
+    """A number the receptionist accepts from a caller is one the API accepts, and the other way round."""
+    normalised = try_e164(str(national), "US")
+    candidate = f"+1{national}"
+    try:
+        accepted = check_e164(candidate) == candidate
+    except InvalidPhoneNumber:
+        accepted = False
+    assert accepted == (normalised == candidate)
