@@ -24,6 +24,7 @@ import azure.durable_functions as df
 
 from orchestrators.saga_steps import (compensate_and_end, end, failure_reason, hold_seconds_for, is_yes, notify_all,
                                       set_stage, step_input)
+from orchestrators.reminders import follow_up
 from shared.services.contracts import CONFIRM_EVENT, SagaInput
 
 bp = df.Blueprint()
@@ -88,5 +89,6 @@ def booking_saga(context: df.DurableOrchestrationContext):
 
     set_stage(context, "notifying", booking_id, host_id=host_id)
     yield from notify_all(context, booking_id, "created", NOTIFY_ON_CREATE)
+    yield from follow_up(context, booking_id, "confirmed")  # reminders before the visit
     return (yield from end(context, booking_id, {"outcome": "confirmed", "booking": confirmed["booking"]},
                            channel=channel))

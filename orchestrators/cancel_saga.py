@@ -15,6 +15,7 @@ from __future__ import annotations
 import azure.durable_functions as df
 
 from orchestrators.saga_steps import STEP_RETRY, end, failure_reason, notify_all, set_stage, step_input
+from orchestrators.reminders import follow_up
 from shared.services.contracts import CancelInput
 
 bp = df.Blueprint()
@@ -41,4 +42,5 @@ def cancel_saga(context: df.DurableOrchestrationContext):
         set_stage(context, "notifying", booking_id, host_id=(cancelled.get("booking") or {}).get("hostId"))
         sms = {} if request.notify_customer else {"suppress": NOT_TOLD}
         yield from notify_all(context, booking_id, "cancelled", {"sms": sms, "crm": {}, "webhooks": {}})
+        yield from follow_up(context, booking_id, "cancelled")  # reminders stopped, the time offered again
     return (yield from end(context, booking_id, {"outcome": "cancelled", "booking": cancelled["booking"]}))

@@ -26,6 +26,7 @@ from datetime import timezone
 
 import azure.durable_functions as df
 
+from orchestrators.reminders import follow_up
 from orchestrators.saga_steps import NOTIFY_RETRY, STEP_RETRY, BackoffRetryOptions, notify_all
 
 bp = df.Blueprint()
@@ -70,6 +71,8 @@ def reconcile_event(context: df.DurableOrchestrationContext):
             "sms": {"previousStart": outcome.get("previousStart")}, "webhooks": {}})
     elif action == "cancelled":
         told = yield from notify_all(context, booking_id, "cancelled", {"sms": {}, "crm": {}, "webhooks": {}})
+    if action in ("moved", "cancelled"):  # reminders re-planned or stopped; a deleted visit's time offered again
+        yield from follow_up(context, booking_id, action)
     follow_ups = ["reconcile_update_crm"] if action in ("moved", "edited") else []
     if action == "moved" and outcome.get("conflictsWith"):
         follow_ups.append("reconcile_email_owner")

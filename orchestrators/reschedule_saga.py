@@ -18,6 +18,7 @@ from __future__ import annotations
 import azure.durable_functions as df
 
 from orchestrators.saga_steps import STEP_RETRY, end, failure_reason, notify_all, set_stage, step_input
+from orchestrators.reminders import follow_up
 from shared.services.contracts import RescheduleInput
 
 bp = df.Blueprint()
@@ -51,4 +52,5 @@ def reschedule_saga(context: df.DurableOrchestrationContext):
     set_stage(context, "notifying", booking_id, host_id=new["hostId"])
     yield from notify_all(context, booking_id, "rescheduled",
                           {"sms": {"previousStart": old["start"]}, "crm": {}, "webhooks": {}})
+    yield from follow_up(context, booking_id, "rescheduled")  # reminders re-planned for the new time
     return (yield from end(context, booking_id, {"outcome": "rescheduled", "booking": moved["booking"]}))

@@ -47,6 +47,9 @@ _KEY = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_REMINDER = re.compile(r"^(evening_before|[1-9]\d{0,3}[mhd])$")
+_QUIET = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
+DEFAULT_REMINDERS = ("evening_before", "2h")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -396,6 +399,18 @@ class EventType(_Model):
                                                              "(shared/domain/understanding/vocabulary.py); unset: "
                                                              "inferred from its name, description and skills.")
     emergency: bool = False
+    reminders: tuple[str, ...] = Field(DEFAULT_REMINDERS, description="Reminder texts to the customer: "
+                                       "'evening_before' (18:00 their time the day before) and/or lead times "
+                                       "such as '2h', '90m', '1d'; [] sends none (shared/services/reminders.py).")
+
+    @field_validator("reminders")
+    @classmethod
+    def _known_reminders(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for spec in value:
+            if not _REMINDER.match(spec):
+                raise ValueError(f"{spec!r} is not a reminder: use 'evening_before' or a lead time like '2h', "
+                                 "'90m', '1d'")
+        return tuple(dict.fromkeys(value))
 
     @field_validator("topics")
     @classmethod
@@ -477,6 +492,15 @@ class Business(_Model):
     phone: str | None = Field(None, description="The business line in E.164.")
     email: str | None = Field(None, description="Where owner notifications go.")
     service_area: tuple[str, ...] = Field((), description="Postal codes or prefixes served; empty: anywhere.")
+    quiet_hours: str | None = Field("21:00-08:00", description="No reminder or offer texts in this range of the "
+                                                               "customer's local time ('HH:MM-HH:MM'); null: none.")
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_range(cls, value: str | None) -> str | None:
+        if value is not None and not _QUIET.match(value):
+            raise ValueError(f"{value!r} is not a range like '21:00-08:00'")
+        return value
 
     @field_validator("time_zone")
     @classmethod

@@ -115,6 +115,51 @@ def sms_text(change: Change, booking: Booking, config: BusinessConfig, event_typ
     return f"{head} {_how_to_change(config, manage_url)}" + ("" if manage_url else f" {reference}")
 
 
+def _day_phrase(start: datetime, now: datetime, time_zone: str) -> str:
+    """``today at 9:00 AM CST``, ``tomorrow, Tue, Mar 3 at ...`` or ``on Tue, Mar 3 at ...`` (customer's clock)."""
+    days = (in_zone(start, time_zone).date() - in_zone(now, time_zone).date()).days
+    if days == 0:
+        return f"today at {format_time(start, time_zone)}"
+    if days == 1:
+        return f"tomorrow, {format_when(start, time_zone)}"
+    return f"on {format_when(start, time_zone)}"
+
+
+def reminder_text(booking: Booking, config: BusinessConfig, event_type: EventType, host: Host | None,
+                  now: datetime, manage_url: str | None = None) -> str:
+    """The reminder before a visit (shared/services/reminders.py), with the manage link when there is one."""
+    business = one_line(config.business.name, 80)
+    service = one_line(event_type.name, 80)
+    who = one_line(host.display_name, 60) if host is not None and host.kind == "person" else None
+    with_whom = f" with {who}" if who else ""
+    where = "" if manage_url else _where(booking, event_type)
+    head = (f"{business}: reminder, your {service} is {_day_phrase(booking.start, now, booking.time_zone)}"
+            f"{with_whom}{where}.")
+    return f"{head} {_how_to_change(config, manage_url)}" + ("" if manage_url else f" Ref {booking.id}.")
+
+
+def waitlist_offer_text(config: BusinessConfig, event_type: EventType, start: datetime, time_zone: str,
+                        expires_at: datetime, *, moves_booking: bool) -> str:
+    """A freed time offered to a waitlisted customer (shared/services/waitlist.py); first YES wins."""
+    business = one_line(config.business.name, 80)
+    service = one_line(event_type.name, 80)
+    take = "to move your visit there" if moves_booking else "to take it"
+    return (f"{business}: a {service} time opened up on {format_when(start, time_zone)}. Reply YES {take} by "
+            f"{format_time(expires_at, time_zone)}; first reply gets it. Reply STOP to opt out.")
+
+
+def waitlist_taken_text(config: BusinessConfig) -> str:
+    return f"{one_line(config.business.name, 80)}: sorry, that time was just taken. You stay on our waitlist."
+
+
+def waitlist_expired_text(config: BusinessConfig) -> str:
+    return f"{one_line(config.business.name, 80)}: sorry, that offer has expired. You stay on our waitlist."
+
+
+def waitlist_accepted_text(config: BusinessConfig) -> str:
+    return f"{one_line(config.business.name, 80)}: thanks! If you were first, your confirmation text follows in a moment."
+
+
 # ---------------------------------------------------------------- the Outlook event (the host's calendar)
 
 def event_subject(booking: Booking, event_type: EventType, *, held: bool) -> str:
