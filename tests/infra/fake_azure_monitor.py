@@ -114,4 +114,4 @@ class TlsBackgroundServer(BackgroundServer):
         self.app = self._make_app()
         self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port, ssl_context=self._context).start()
+        await web.SockSite(self._runner, self._sock, ssl_context=self._context).start()
