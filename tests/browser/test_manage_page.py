@@ -133,3 +133,31 @@ def test_an_altered_link_says_it_is_not_valid_and_shows_nothing(browser, widget_
         screenshot(page, "manage-invalid")
     finally:
         context.close()
+
+
+def test_a_customer_moves_their_visit_with_the_keyboard_alone(page, widget_stack):
+    stack = widget_stack
+    booking = book_with_dana(stack, 3)
+    page.goto(link_of(stack, booking))
+    page.get_by_role("heading", name="Your appointment").wait_for()
+
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "fd-reschedule"
+    page.keyboard.press("Enter")
+    page.locator("#fd-slots-same button").first.wait_for()
+    assert page.evaluate("document.activeElement.id") == "fd-h-time"  # focus went to the new step
+    for _ in range(40):  # Tab past the range and day buttons to the first open time
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.classList.contains('fd-slot')"):
+            break
+    new_start = page.evaluate("document.activeElement.dataset.start")
+    assert new_start
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "fd-move-yes"
+    page.keyboard.press("Enter")
+    page.get_by_text("Your appointment is moved to").wait_for(timeout=60_000)
+
+    new_utc = datetime.fromisoformat(new_start).astimezone(UTC)
+    wait_for(lambda: [e for e in events_of(stack, booking["id"])
+                      if e["start"]["dateTime"].startswith(new_utc.strftime("%Y-%m-%dT%H:%M:%S"))],
+             what="the event at the new time")

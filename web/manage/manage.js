@@ -58,8 +58,8 @@
     return api(path, {
       method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body || {})
     }).then(function (result) {
-      if (result.status === 202 && attempt < 30) return sleep(1000).then(function () { return post(path, body, attempt + 1); });
-      return result;
+      if (result.status !== 202 || attempt >= 30) return result;
+      return sleep(1000).then(function () { return post(path, body, attempt + 1); });
     });
   }
 

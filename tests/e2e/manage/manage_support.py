@@ -63,15 +63,5 @@ async def booked_with_link(stack, api: httpx.AsyncClient, index: int = 0) -> tup
     return booking, found.group(1)
 
 
-async def eventually(check, timeout: float = 20.0):
-    """Poll an async ``check()`` until it returns something truthy (or the deadline passes)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await check()
-        if value or asyncio.get_running_loop().time() > deadline:
-            return value
-        await asyncio.sleep(0.1)
-
-
 def error_code(response: httpx.Response) -> str:
     return response.json()["error"]["code"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta, timezone
 
-from manage_support import (DANA_MAILBOX, LINK, booked_with_link, error_code, eventually, texts_to)
+from manage_support import DANA_MAILBOX, LINK, booked_with_link, error_code, texts_to
 
 UTC = timezone.utc
 PRIVATE = ("Alex", "Morgan", "Fullerton", "5550142", "alex.morgan", "Kitchen")

@@ -49,7 +49,8 @@ def test_a_text_with_the_manage_link_offers_it_instead_of_a_call_and_stays_withi
     booking = _booking(address="2400 N Lincoln Ave, Chicago, IL 60614")
     booking = booking.model_copy(update={"id": "bk_0123456789abcdef01234567", "status": "confirmed"})
     event_type, host = business.event_type("plumbing-repair"), business.host("dana")
-    link = manage_url("https://func-frontdesk-abc123def456g.azurewebsites.net", issue("s" * 32, booking.id, booking.end))
+    base = "https://func-frontdesk-abc123def456g.azurewebsites.net"  # the length of a real app's address
+    link = manage_url(base, issue("s" * 32, booking.id, booking.end))
     made = texts.sms_text("created", booking, business, event_type, host, manage_url=link)
     moved = texts.sms_text("rescheduled", booking, business, event_type, host, previous_start=booking.start,
                            manage_url=link)
