@@ -339,9 +339,13 @@ module api 'modules/functionapp.bicep' = {
 }
 
 // Two-way SMS: ACS's inbound texts and delivery reports reach the app through Event Grid (a key in the URL).
+// A system topic lives with its source: in this resource group, or in the external ACS resource's.
+var acsSubscriptionId = empty(communicationServicesId) ? subscription().subscriptionId : split(communicationServicesId, '/')[2]
+var acsResourceGroupName = empty(communicationServicesId) ? rg.name : split(communicationServicesId, '/')[4]
+
 module smsEvents 'modules/smsevents.bicep' = if (acsSmsEventsEnabled && (deployCommunicationServices || !empty(communicationServicesId))) {
   name: 'smsevents'
-  scope: rg
+  scope: resourceGroup(acsSubscriptionId, acsResourceGroupName)
   params: {
     topicName: 'evgt-acs-${resourceToken}'
     tags: tags
