@@ -1,7 +1,8 @@
 """Local language-understanding benchmark: ``.venv/bin/python -m bench.understanding [--quick] [--json PATH]``.
 
 Parses every utterance of the test corpus (tests/unit/understanding/understanding_corpus.py, the same
-cases the tests check) many times in one warm process and reports the median, p95, p99 and maximum
+cases the tests check, plus the everyday callers of test_understanding_callers.py) many times in one warm
+process, against the example business's full vocabulary (``service_catalog(config)``), and reports the median, p95, p99 and maximum
 time per utterance; then, in fresh processes, what a new worker pays: importing the package, its first
 parse, and warming the ``dateparser`` fallback. For comparison it times ``dateparser.parse`` alone on
 the corpus's time answers (it reads fewer of them, and reads day parts as single instants).
@@ -21,6 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "unit" / "understanding" / "understanding_corpus.py"
+CALLERS = ROOT / "tests" / "unit" / "understanding" / "test_understanding_callers.py"
 
 COLD_PROBE = """
 import json, time
@@ -48,6 +50,16 @@ def load_corpus():
     sys.modules["understanding_corpus"] = module
     spec.loader.exec_module(module)
     return module
+
+
+def caller_cases(corpus) -> list:
+    """The everyday callers' utterances (needs, timing, yes/no, phone numbers) as corpus cases."""
+    spec = importlib.util.spec_from_file_location("understanding_callers", CALLERS)
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    groups = ((module.NEEDS, "need"), (module.TIMES, "time"), (module.ANSWERS, "confirm"), (module.PHONES, "phone"))
+    return [corpus.Case(row[0], {}, expecting) for rows, expecting in groups for row in rows]
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -115,7 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     rounds, dp_rounds, cold_runs = (3, 1, 2) if args.quick else (40, 3, 7)
     sys.path.insert(0, str(ROOT))
     corpus = load_corpus()
-    catalog = corpus.example_catalog()
+    corpus.CASES = list(corpus.CASES) + caller_cases(corpus)
+    from shared.config import load_business_config
+    from shared.domain.understanding import service_catalog
+    catalog = service_catalog(load_business_config(str(corpus.EXAMPLE_CONFIG)))
     figures = {"utterances": len(corpus.CASES), "local_parser": time_corpus(corpus, catalog, rounds),
                "dateparser_alone": time_dateparser(corpus, dp_rounds), "cold_ms": cold_starts(cold_runs)}
     local, alone, cold = figures["local_parser"], figures["dateparser_alone"], figures["cold_ms"]

@@ -118,6 +118,8 @@ class _Compiled:
     spread: dict[str, int]  # stem -> how many entries use it
     mishearings: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]
     first_words: frozenset[str]
+    by_first_stem: dict[str, tuple[tuple[int, _Phrase], ...]]  # a phrase's first stem -> (entry, phrase)
+    partial_stems: tuple[frozenset[str], ...]                  # per entry: stems that count word by word
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,8 +203,21 @@ def _compile(catalog: Catalog) -> _Compiled:
         for s in seen_stems:
             spread[s] = spread.get(s, 0) + 1
     first_words = frozenset(heard[0] for heard, _ in catalog.mishearings)
+    by_first_stem: dict[str, list[tuple[int, _Phrase]]] = {}
+    for index, phrases in enumerate(phrase_sets):
+        for phrase in phrases:
+            by_first_stem.setdefault(phrase.stems[0], []).append((index, phrase))
+    partial = tuple(frozenset(s for phrase in phrases if _counts_word_by_word(phrase) for s in phrase.stems)
+                    for phrases in phrase_sets)
     return _Compiled(tuple(keys), tuple(labels), tuple(e.emergency for e in catalog.entries), tuple(phrase_sets),
-                     spread, catalog.mishearings, first_words)
+                     spread, catalog.mishearings, first_words,
+                     {stem_: tuple(pairs) for stem_, pairs in by_first_stem.items()}, partial)
+
+
+def _counts_word_by_word(phrase: _Phrase) -> bool:
+    """Only the business's own words and one-word things count word by word ("plans" is no "maintenance plan")."""
+    return phrase.weight in (OWNER_WEIGHT, OWNER_NOT_OFFERED_WEIGHT) or len(phrase.stems) == 1 and not \
+        phrase.builtin_says
 
 
 def _phrase_words(phrase: str, mishearings) -> list[str]:
@@ -265,14 +280,20 @@ def match_service(words: list[str], catalog: Any, *, emergency: bool = False) ->
     positions: dict[str, list[int]] = {}
     for index, (_, s) in enumerate(stems):
         positions.setdefault(s, []).append(index)
+    hits_of: dict[int, list] = {}
+    for stem_ in positions:  # only phrases that start with a word said can match (an index, not a scan)
+        for index, phrase in compiled.by_first_stem.get(stem_, ()):
+            hit = _full_match(phrase, stems, positions, heard)
+            if hit:
+                hits_of.setdefault(index, []).append((_phrase_weight(phrase, hit), hit, phrase))
     scores: list[tuple[float, int, int]] = []  # (score, first word, last word) per entry
-    for phrases in compiled.phrases:
-        hits = [(_phrase_weight(phrase, hit), hit, phrase) for phrase in phrases
-                if (hit := _full_match(phrase, stems, positions, heard))]
-        if hits:
-            scores.append(_combined(hits, stems))
+    for index in range(len(compiled.keys)):
+        if index in hits_of:
+            scores.append(_combined(hits_of[index], stems))
+        elif compiled.partial_stems[index].isdisjoint(positions):
+            scores.append((0.0, 0, 0))
         else:
-            scores.append(_partial_score(phrases, stems, positions, compiled.spread, heard))
+            scores.append(_partial_score(compiled.partial_stems[index], stems, positions, compiled.spread, heard))
     offered = [i for i, key in enumerate(compiled.keys) if key is not None]
     declined = [i for i, key in enumerate(compiled.keys) if key is None]
     best_offered = max((scores[i][0] for i in offered), default=0.0)
@@ -348,12 +369,10 @@ def _negated(words: list[str], first: int, phrase: _Phrase) -> bool:
     return any(w in _NEGATORS for w in before)
 
 
-def _partial_score(phrases: tuple[_Phrase, ...], stems: list[tuple[int, str]], positions: dict[str, list[int]],
+def _partial_score(eligible: frozenset[str], stems: list[tuple[int, str]], positions: dict[str, list[int]],
                    spread: dict[str, int], words: list[str]) -> tuple[float, int, int]:
     generic = _generic_stems()
-    # Word by word only the business's own words and one-word things count ("plans" is no "maintenance plan").
-    used = {s for phrase in phrases if phrase.weight in (OWNER_WEIGHT, OWNER_NOT_OFFERED_WEIGHT) or len(phrase.stems) == 1 and not
-            phrase.builtin_says for s in phrase.stems if s in positions}
+    used = {s for s in eligible if s in positions}
     distinctive = {s for s in used if len(s) >= 4 and s not in generic}
     if not distinctive:
         return (0.0, 0, 0)
