@@ -1,10 +1,10 @@
-"""Outsider corpus benchmark: ``.venv/bin/python -m bench.corpus [--quick] [--times midday,...] [--only ID,...] [--json PATH]``.
+"""Outsider corpus benchmark: ``.venv/bin/python -m bench.corpus [--quick] [--times T,...] [--only ID,...] [--json P]``.
 
 It starts the whole local stack and plays the outsider corpus (``tests/e2e/voice/corpus/calls.yaml``:
 calls written from how customers of plumbing, HVAC and electrical businesses talk) through signed Twilio
 webhooks, with a simulated caller that answers what it is asked, at four fixed local times of the
 business (a weekday at midday, before opening, in the evening, a Saturday morning: the stack's clock is
-moved forward to each, and the calendars are wiped between runs). It prints the pass rate by category,
+put on each, and the stack is reset between runs and every 45 calls, ``--batch``). It prints the pass rate by category,
 the hard invariants (no repeat booking, no question asked a third time in the same words, every call
 ends with an outcome, no hold left behind) and the most common failure kinds. ``--quick`` plays a
 quarter of the corpus at each time. ``--show`` prints the transcripts of failed calls.
@@ -32,34 +32,8 @@ def _corpus_modules():
     return runner
 
 
-def wipe(stack) -> None:
-    """Forget the previous run: calendar events, outboxes, CRM appointments and Frontdesk's table rows."""
-    from azure.data.tables import TableServiceClient
-
-    from shared.services.availability import forget_cached_busy
-    runner = _corpus_modules()
-    for mailbox in runner.mailboxes(stack):
-        for event in stack.graph.events(mailbox):
-            stack.graph.delete_event(mailbox, event["id"])
-    stack.graph.clear_outbox()
-    forget_cached_busy()
-    stack.acs.reset()
-    stack.twilio.reset()
-    with stack.dataverse.state.lock:
-        stack.dataverse.state.tables["appointments"].clear()
-    service = TableServiceClient.from_connection_string(stack.azurite.connection_string)
-    try:
-        for table in service.list_tables():
-            if table.name.startswith(stack.table_prefix):
-                client = service.get_table_client(table.name)
-                for row in client.list_entities(select=["PartitionKey", "RowKey"]):
-                    client.delete_entity(row["PartitionKey"], row["RowKey"])
-    finally:
-        service.close()
-
-
 async def run(stack, times: list[str], *, quick: bool, only: set[str] | None, concurrency: int,
-              show: bool) -> list[dict]:
+              show: bool, batch: int) -> list[dict]:
     from dev.phone import Phone
     from shared.adapters.storage import aclose_loop_clients
     runner = _corpus_modules()
@@ -73,11 +47,11 @@ async def run(stack, times: list[str], *, quick: bool, only: set[str] | None, co
                 calls = [entry for entry in calls if entry["id"] in only]
             elif quick:
                 calls = runner.sample(calls, number % 4)
-            await asyncio.to_thread(wipe, stack)
-            weekday, wall = runner.TIMES[label]
-            now = runner.set_local_time(stack, weekday, wall)
+            await asyncio.to_thread(stack.reset)  # empty calendars, tables and outboxes; real time
             started = time.perf_counter()
-            results = await runner.run_calls(stack, phone, calls, concurrency=concurrency, offset=number * 1000)
+            results = await runner.run_corpus(stack, phone, calls, at=runner.TIMES[label], batch=batch,
+                                              concurrency=concurrency, offset=number * 1000)
+            now = results[0].now
             summary = runner.summarize(results, label=f"{label} ({now.astimezone(runner.CHICAGO):%a %H:%M} local)")
             summary["wall_seconds"] = round(time.perf_counter() - started, 1)
             summaries.append(summary)
@@ -96,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--times", default="midday,before opening,evening,weekend")
     parser.add_argument("--only", default="", help="comma-separated call ids")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--batch", type=int, default=45,
+                        help="calls per freshly reset calendar (0: the whole run on one calendar)")
     parser.add_argument("--show", action="store_true", help="print the transcripts of failed calls")
     parser.add_argument("--json", help="write the summaries here")
     args, _ = parser.parse_known_args(argv)
@@ -106,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     only = {item.strip() for item in args.only.split(",") if item.strip()} or None
     with LocalStack(table_prefix="corpus" + uuid.uuid4().hex[:6], extra_env={"LOG_LEVEL": "WARNING"}) as stack:
         summaries = asyncio.run(run(stack, times, quick=args.quick, only=only, concurrency=args.concurrency,
-                                    show=args.show))
+                                    show=args.show, batch=args.batch))
     total = sum(summary["calls"] for summary in summaries)
     passed = sum(summary["passed"] for summary in summaries)
     print(f"overall: {passed}/{total} calls passed ({passed / max(total, 1):.0%}); hard invariants broken on "

@@ -318,7 +318,8 @@ def _pick_phrase(call_id: str, choice: Offer, offers: list[Offer], *, is_questio
 
 
 def _job(spec: dict, *, base: dict | None = None) -> Job:
-    answers = {key: (value if isinstance(value, list) else [value]) for key, value in (spec.get("answers") or {}).items()}
+    answers = {key: (value if isinstance(value, list) else [value])
+               for key, value in (spec.get("answers") or {}).items()}
     if base is not None:  # a second job: the caller's details stay the same
         inherited = {key: value for key, value in (base.get("answers") or {}).items()
                      if key in ("address", "zip", "name", "spell", "number_ok", "number", "email")}

@@ -31,7 +31,8 @@ from .caller import MAX_TURNS, Caller
 from .timing import CHICAGO, DAYS, violations
 
 CORPUS = Path(__file__).with_name("calls.yaml")
-MAX_HOLDS_PER_CALL = 12  # hold keys <CallSid>/1..N looked up per call
+MAX_HOLDS_PER_CALL = 12
+BATCH = 45  # calls played on one calendar before the stack is reset  # hold keys <CallSid>/1..N looked up per call
 # Fixed local times the corpus runs at (weekday, wall clock in the business's zone).
 TIMES = {"midday": ("wed", "12:00"), "before opening": ("tue", "06:30"), "evening": ("thu", "19:30"),
          "weekend": ("sat", "10:00")}
@@ -67,26 +68,16 @@ def caller_number(index: int) -> str:
 # ---------------------------------------------------------------- the clock
 
 def set_local_time(stack, weekday: str, wall: str) -> datetime:
-    """Move the stack's clock forward to the next ``weekday`` at ``wall`` (Chicago) and point the app at it."""
-    from shared import clock as app_clock
-    host_clock = stack.host.clock
-    app_clock.use_clock(host_clock.now)
-    now = host_clock.now().astimezone(CHICAGO)
+    """Put the stack's clock (which the whole app reads) on the next ``weekday`` at ``wall`` in the business's
+    zone, after the real now; time flows on from there."""
+    now = datetime.now(timezone.utc).astimezone(CHICAGO)
     hour, minute = (int(part) for part in wall.split(":"))
     for ahead in range(0, 15):
         day = (now + timedelta(days=ahead)).date()
         target = datetime(day.year, day.month, day.day, hour, minute, tzinfo=CHICAGO)
-        if target > now and DAYS[target.weekday()] == weekday:
-            host_clock.advance(target - now)
-            return host_clock.now()
+        if target > now + timedelta(minutes=5) and DAYS[target.weekday()] == weekday:
+            return stack.host.clock.travel_to(target)
     raise AssertionError(f"no {weekday} {wall} in the next two weeks")
-
-
-def restore_real_time(stack) -> None:
-    """Put the stack's clock back on real time (tests after the corpus expect it)."""
-    host_clock = stack.host.clock
-    host_clock.freeze(datetime.now(timezone.utc))
-    host_clock.unfreeze()
 
 
 # ---------------------------------------------------------------- playing calls
@@ -156,6 +147,25 @@ async def play(phone, entry: dict, number: str | None, now: datetime) -> Result:
         result.error = f"{type(exc).__name__}: {exc}"
     result.seconds = monotonic_time.perf_counter() - started
     return result
+
+
+async def run_corpus(stack, phone, entries: list[dict], *, at: tuple[str, str], batch: int = BATCH,
+                     concurrency: int = 8, offset: int = 0) -> list[Result]:
+    """Play ``entries`` at the local time ``at`` (weekday, wall clock) in batches of ``batch`` calls.
+
+    Between batches the stack is reset (empty calendars and tables) and the clock put back on that local
+    time: each batch finds the calendars as a small business's are on a normal day, with room for every
+    caller. ``batch=0`` plays everything on one calendar (it fills up; see docs/PERFORMANCE.md).
+    """
+    size = batch or len(entries)
+    results: list[Result] = []
+    for start in range(0, len(entries), size):
+        if start:
+            await asyncio.to_thread(stack.reset)
+        set_local_time(stack, *at)
+        results += await run_calls(stack, phone, entries[start:start + size], concurrency=concurrency,
+                                   offset=offset + start)
+    return results
 
 
 async def run_calls(stack, phone, entries: list[dict], *, concurrency: int = 8, offset: int = 0) -> list[Result]:
@@ -360,8 +370,9 @@ def _judge_booked(result: Result, expect: dict, fail) -> None:
     entry = result.entry
     wanted = expect.get("bookings", 1)
     if len(result.bookings) < wanted:
-        fail(f"expected {wanted} booking(s), got {len(result.bookings)}"
-             + (f" (messages: {[mail.get('subject') for mail in result.messages]})" if result.messages else ""))
+        reasons = sorted({mail.get("subject", "").split(" - ", 1)[-1] for mail in result.messages})
+        fail(f"{'message' if reasons else 'no booking'} instead of booking {len(result.bookings) + 1}"
+             + (f" ({'; '.join(reasons)})" if reasons else ""))
     jobs = [(expect.get("service", []), entry.get("timing")),
             (expect.get("also_service", []), (entry.get("also") or {}).get("timing"))]
     ordered = sorted(result.bookings, key=lambda booking: booking.created_at)
@@ -428,7 +439,9 @@ def summarize(results: list[Result], *, label: str = "") -> dict:
 
 
 def _kind(problem: str) -> str:
-    """A failure's kind: its text up to the first detail."""
+    """A failure's kind: its text up to the first detail (a message's reason is its kind)."""
+    if problem.startswith("message instead of booking"):
+        return re.sub(r"booking \d+", "booking", problem)
     for separator in (":", " (", ","):
         problem = problem.split(separator)[0]
     return re.sub(r"\d+", "N", problem).strip()

@@ -121,7 +121,8 @@ class Offer:
 def hear_offers(text: str, now: datetime) -> list[Offer]:
     """The times offered in ``text`` (in order), resolved against the call's ``now``."""
     today = now.astimezone(CHICAGO).date()
-    marks = [(m.start(), "day", m) for m in _DAY.finditer(text)] + [(m.start(), "time", m) for m in _TIME.finditer(text)]
+    marks = [(m.start(), "day", m) for m in _DAY.finditer(text)]
+    marks += [(m.start(), "time", m) for m in _TIME.finditer(text)]
     marks.sort(key=lambda item: item[0])
     current: date | None = None
     day_said = ""
