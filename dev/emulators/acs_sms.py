@@ -530,7 +530,8 @@ async def subscribe(state: AcsSmsState, endpoint: str, name: str = "frontdesk-sm
     code = str(uuid.uuid4()).upper()
     event = {"id": str(uuid.uuid4()), "topic": RESOURCE_TOPIC, "subject": "", "eventType": VALIDATION_EVENT,
              "eventTime": _iso(_now()), "metadataVersion": "1", "dataVersion": "1",
-             "data": {"validationCode": code, "validationUrl": f"https://rp-eastus.eventgrid.azure.net/validate?code={code}"}}
+             "data": {"validationCode": code,
+                      "validationUrl": f"https://rp-eastus.eventgrid.azure.net/validate?code={code}"}}
     status, text = await _post_events(endpoint, [event], kind="SubscriptionValidation", subscription=name.upper())
     try:
         answered = json.loads(text).get("validationResponse") if status == 200 else None

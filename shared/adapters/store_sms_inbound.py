@@ -135,3 +135,19 @@ class SmsInboundLedger:
         table = await self._table()
         with translated_errors("forget a one-time action"):
             await table.delete_entity("once:" + digest[:2], digest)
+
+    async def purge_before(self, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` records older than ``before`` (claims received, questions lapsed, once markers
+        made); returns how many. For the retention timer: a gateway retries for a day at most, so a claim
+        older than that protects nothing."""
+        table = await self._table()
+        query = "ReceivedAt lt @before or ExpiresAt lt @before or At lt @before"
+        deleted = 0
+        with translated_errors("purge inbound text records"):
+            async for row in table.query_entities(query, parameters={"before": before},
+                                                  select=["PartitionKey", "RowKey"], results_per_page=min(limit, 1000)):
+                await table.delete_entity(row["PartitionKey"], row["RowKey"])
+                deleted += 1
+                if deleted >= limit:
+                    break
+        return deleted

@@ -39,6 +39,7 @@ from typing import Literal
 
 from shared import clock
 from shared.domain.booking import Booking, BookingStatus
+from shared.errors import ExternalServiceError
 from shared.logs import get_logger, log_context, mask_phone
 from shared.ports import MailMessage
 
@@ -323,11 +324,16 @@ class InboundSms:
             await start_cancel(booking, CANCEL_REASON)
             log.info("cancel saga started for a confirmed text from %s", mask_phone(message.sender))
             config = self.services.business
-            await mail_owner(self.services, owner_message(
-                config, f"Cancelled by text: {_visit(booking, config)}",
-                "The customer cancelled this visit by text (C, then C or YES to confirm). Frontdesk is freeing "
-                "the time, removing the Outlook event and cancelling the Dynamics appointment.", booking,
-                message.sender), booking)
+            try:
+                await mail_owner(self.services, owner_message(
+                    config, f"Cancelled by text: {_visit(booking, config)}",
+                    "The customer cancelled this visit by text (C, then C or YES to confirm). Frontdesk is freeing "
+                    "the time, removing the Outlook event and cancelling the Dynamics appointment.", booking,
+                    message.sender), booking)
+            except ExternalServiceError as exc:
+                # The cancellation stands (the saga runs); handling the text again would not tell the owner
+                # either, since the question was consumed. Outlook and Dynamics show the cancellation.
+                log.warning("the owner could not be e-mailed about a cancellation by text: %s", type(exc).__name__)
         return ""  # the cancel saga texts the customer that it is cancelled
 
     def _manage_reply(self, booking: Booking) -> str:

@@ -13,10 +13,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "saga"))  # saga_support: booking through the saga
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-
-def acs_events_url(stack, key: str | None = None) -> str:
-    return stack.host.url(f"sms/acs/events?key={key if key is not None else stack.env['SMS__EVENT_GRID_SECRET']}")
+from sms_support import acs_events_url  # noqa: E402 - needs the path above
 
 
 @pytest.fixture

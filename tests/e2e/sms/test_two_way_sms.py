@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
-from conftest import acs_events_url
 from saga_support import CUSTOMER, DANA, REPAIR, book, free_slots, new_booking_id, ours, saga_input, stored_booking
+from sms_support import acs_events_url
 
 UTC = timezone.utc
 PHONE = CUSTOMER["phone"]
