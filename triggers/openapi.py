@@ -217,6 +217,12 @@ def _manage_paths() -> dict[str, Any]:
     return openapi_paths()
 
 
+def _waitlist_paths() -> dict[str, Any]:
+    """The waitlist's route (triggers/waitlist.py)."""
+    from triggers.waitlist import openapi_paths
+    return openapi_paths()
+
+
 def openapi_document() -> dict[str, Any]:
     """The whole document, for the configured event types (built once per set of them)."""
     from shared.services.container import get_services
@@ -246,7 +252,8 @@ def _document(event_type_keys: tuple[str, ...]) -> dict[str, Any]:
                                 "JSON is camelCase; times are ISO 8601 with an offset; errors are "
                                 "{\"error\": {\"code\", \"message\", \"details\"}}. See docs/API.md."},
         "servers": [{"url": "/api"}],
-        "paths": {**_with_entra_twins(_paths(event_type_keys)), **_admin_paths(), **_manage_paths()},
+        "paths": {**_with_entra_twins(_paths(event_type_keys)), **_admin_paths(), **_manage_paths(),
+                  **_waitlist_paths()},
         "components": {
             "schemas": schemas,
             "securitySchemes": {

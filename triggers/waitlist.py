@@ -41,3 +41,35 @@ async def join_waitlist(req: func.HttpRequest) -> func.HttpResponse:
                                                          "type": code}]) from None
         return json_response(entry_view(entry), status=201)
     return await guarded("join waitlist", handle)
+
+
+def openapi_paths() -> dict:
+    """``POST /waitlist`` in the OpenAPI document (triggers/openapi.py); the customer schema is the booking's."""
+    from shared.services.waitlist import WaitlistRequest
+    schema = WaitlistRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)  # Customer is already a component (BookingRequest uses it)
+
+    def error(text: str) -> dict:
+        return {"description": text,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}
+
+    entry = {"type": "object", "required": ["entryId", "eventType", "windowStart", "windowEnd", "expiresAt"],
+             "properties": {"entryId": {"type": "string"}, "eventType": {"type": "string"},
+                            "phone": {"type": "string", "description": "masked: +1********77"},
+                            "windowStart": {"type": "string", "format": "date-time"},
+                            "windowEnd": {"type": "string", "format": "date-time"},
+                            "timeZone": {"type": "string"}, "bookingId": {"type": ["string", "null"]},
+                            "expiresAt": {"type": "string", "format": "date-time"}}}
+    return {"/waitlist": {"post": {
+        "operationId": "joinWaitlist",
+        "summary": "Be texted when a time in a window opens up (an earlier one than a booking: it is moved)",
+        "description": "docs/API.md#waitlist. One entry per phone number and event type; joining again replaces it.",
+        "security": [{"functionKey": []}, {"functionKeyQuery": []}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}},
+        "responses": {"201": {"description": "On the waitlist",
+                              "content": {"application/json": {"schema": entry}}},
+                      "400": error("Malformed JSON"), "401": error("A function key is required"),
+                      "404": error("No such booking (bookingId)"), "413": error("The body is too large"),
+                      "415": error("The body is not application/json"),
+                      "422": error("Invalid: see details (window, event type, missing customer fields, booking)"),
+                      "503": error("Storage did not answer; see Retry-After")}}}}
