@@ -17,6 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from shared.domain.understanding.vocabulary import TRADE_LABELS
+
 _SMALL = frozenset({"a", "an", "the", "is", "are", "was", "were", "my", "our", "your", "of", "for", "to", "it",
                     "its", "this", "that", "i", "me", "we", "in", "on", "at", "with", "and", "has", "have", "had",
                     "been", "be", "just", "really", "very", "so", "some", "kind", "bit", "little", "again", "also",
@@ -266,10 +268,14 @@ def _by_first_word(mishearings: tuple) -> dict[str, tuple]:
     return {word: tuple(pairs) for word, pairs in index.items()}
 
 
+_TRADE_LABELS = frozenset(TRADE_LABELS.values())
+
+
 def match_service(words: list[str], catalog: Any, *, emergency: bool = False) -> ServiceMatch | None:
     """The event type the words ask for (``key`` None when two fit equally, or when the work is not offered:
     then ``not_offered`` names it), or ``None`` if nothing fits. In an ``emergency`` an emergency event type
-    whose words fit wins, and nothing is "not offered" (gas by the stove is not appliance repair)."""
+    whose words fit wins, and only a whole trade the business lacks is "not offered" (gas by the stove is
+    not appliance repair; sparks at a plumber's are electrical work)."""
     if not catalog or not words:
         return None
     compiled = _compile(catalog_of(catalog))
@@ -303,7 +309,10 @@ def match_service(words: list[str], catalog: Any, *, emergency: bool = False) ->
         if urgent:
             scores = [(score + EMERGENCY_BONUS if i in urgent else score, a, b) for i, (score, a, b) in enumerate(scores)]
             best_offered = max(scores[i][0] for i in offered)
-    if not emergency and best_declined >= FULL_MATCH_WEIGHT and best_declined > best_offered + NOT_OFFERED_MARGIN:
+    if emergency:  # only a whole trade the business lacks ("electrical work" for sparks at a plumber's) stays
+        declined = [i for i in declined if compiled.labels[i] in _TRADE_LABELS]
+        best_declined = max((scores[i][0] for i in declined), default=0.0)
+    if best_declined >= FULL_MATCH_WEIGHT and best_declined > best_offered + NOT_OFFERED_MARGIN:
         winner = max(declined, key=lambda i: scores[i][0])
         first, last = spans[scores[winner][1]][0], spans[scores[winner][2]][1]
         return ServiceMatch(None, " ".join(words[first:last]), first, last, not_offered=compiled.labels[winner])

@@ -119,7 +119,7 @@ TOPICS: dict[str, Topic] = {
                   "no heat, won't kick on, will not kick on, won't turn on, not turning on, heat won't come on, not "
                   "heating, isn't heating, not getting warm, blowing cold air, blowing cold, cold air coming out, "
                   "house is cold, freezing in here, cold in the house, keeps shutting off, short cycling, "
-                  "heat quit, " + _broke("furnace", "heater", "boiler", "heat", "heat pump")),
+                  "heat quit, no heating, " + _broke("furnace", "heater", "boiler", "heat", "heat pump")),
     "cooling": _t("hvac", "air conditioning",
                   "ac, a c, a see, a/c, air conditioner, air conditioners, air conditioning, air condition, air "
                   "conditioner's, central air, cooling, cooling system, condenser, compressor, outside unit, "
@@ -127,7 +127,7 @@ TOPICS: dict[str, Topic] = {
                   "blowing warm air, blowing hot air, blowing warm, blows warm air, blows hot air, not cooling, "
                   "isn't cooling, won't cool, will not cool, no cold air, not blowing cold, not blowing cold air, "
                   "warm air, hot air, frozen up, freezing up, iced up, ice on the lines, leaking water inside, "
-                  "house won't cool down, too hot in the house, not cold, "
+                  "house won't cool down, too hot in the house, not cold, no ac, no air conditioning, no cooling, no air, "
                   + _broke("ac", "air conditioner", "air conditioning", "central air", "heat pump")),
     "thermostat": _t("hvac", "a thermostat",
                      "thermostat, thermostats, thermo stat, nest thermostat, ecobee, smart thermostat",
