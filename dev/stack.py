@@ -43,6 +43,7 @@ class LocalStack:
             self._start_services()
             self._seed_tenant()
             self._start_host()
+            self._connect_sms_webhooks()
         except BaseException:
             self.stop()
             raise
@@ -103,6 +104,15 @@ class LocalStack:
                             sock=sock)
         self._keep(self.host.start())
         clock.use_clock(self.host.clock.now)  # the app's "now" is the host's controlled clock
+
+    def _connect_sms_webhooks(self) -> None:
+        """Point both gateways at the app, as DEPLOY.md says to in production, so texting the business works:
+        Twilio's "A message comes in" URL, and an Event Grid subscription (validation handshake) for ACS's SMS
+        events with the key in its URL. Both are kept across :meth:`reset` (the host keeps its port)."""
+        self.twilio.set_sms_url(self.host.url("sms/twilio/incoming"))
+        created = self.acs.subscribe(self.host.url(f"sms/acs/events?key={self.env['SMS__EVENT_GRID_SECRET']}"))
+        if not created["created"]:
+            raise RuntimeError(f"the ACS emulator could not subscribe the app to SMS events: {created}")
 
     def restart_host(self):
         """Stop the development host and start a new one on the same storage, port, keys and clock offset.
@@ -221,6 +231,8 @@ class LocalStack:
             ("ACS SMS emulator", self.acs.base_url),
             ("Twilio emulator", self.twilio.base_url),
             ("Twilio auth token", self.env["TWILIO__AUTH_TOKEN"]),
+            ("text the business", f"POST {self.twilio.base_url}/_emulator/inbound {{From, Body}} (Twilio) or "
+                                  f"{self.acs.base_url}/_emulator/inbound {{from, message}} (ACS)"),
             ("OpenAI emulator", self.openai.base_url),
             ("Azurite tables", self.azurite.table_endpoint),
         ]
