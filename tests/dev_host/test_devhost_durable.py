@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 import uuid
 from datetime import datetime, timedelta
 
@@ -50,22 +49,19 @@ async def test_activity_sequence(host, http):
 
 
 async def test_fan_out_runs_activities_concurrently(host, http):
-    began = time.perf_counter()
     instance_id = await start(host, http, "fan_out", 6)
     status = await finished(host, instance_id)
-    elapsed = time.perf_counter() - began
     assert status.output["squares"] == [0, 1, 4, 9, 16, 25]
+    # Counted by the activities themselves, so a busy machine can't make this pass or fail by timing.
     assert status.output["peak"] >= 3, "activities of one task_all must overlap"
-    assert elapsed < 6 * 0.3 * 0.6, f"six 0.3 s activities took {elapsed:.2f} s: they ran one after another"
 
 
 async def test_a_blocking_activity_does_not_block_the_host(host, http):
-    instance_id = await start(host, http, "sleepy", 1.0)
+    instance_id = await start(host, http, "sleepy", 3.0)
     await host.wait_for_instance_async(instance_id, until=lambda s: s.custom_status == "napping")
-    began = time.perf_counter()
     replies = [await http.get(host.url("hello")) for _ in range(5)]
     status = await http.get(host.url(f"status/{instance_id}"))
-    assert time.perf_counter() - began < 0.5
+    # Answered while the blocking activity still runs: a blocked host would only answer once it finished.
     assert all(r.status_code == 200 for r in replies) and status.json()["runtimeStatus"] == "Running"
     assert (await finished(host, instance_id)).output == "rested"
 

@@ -23,7 +23,7 @@ def test_importing_the_adapter_loads_no_sdk_and_warm_up_pays_the_model_loading_o
     probe = json.loads(out.stdout.strip().splitlines()[-1])
 
     assert probe["loaded_on_import"] == []
-    assert probe["second"] < 0.05 < probe["first"]
+    assert probe["second"] < probe["first"] / 5, "the second warm-up finds the models already loaded"
 
 
 async def test_adapters_share_one_client_per_event_loop(graph_settings):
