@@ -73,6 +73,7 @@ class DevClock:
 
         For choosing the hour a test or the demo runs at. Going back never fires a timer early (timers
         simply wait longer); going forward fires the due ones before this returns, as :meth:`advance` does.
+        Returns ``moment`` itself (not :meth:`now`, which has already moved on by some microseconds).
         """
         moment = _aware(moment)
         with self._lock:
@@ -81,7 +82,7 @@ class DevClock:
             else:
                 self._offset = moment - utc_now()
         self._notify()
-        return self.now()
+        return moment
 
     def reset(self) -> None:
         """Back to real time, flowing."""
