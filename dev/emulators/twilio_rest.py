@@ -183,11 +183,15 @@ def signed_post_headers(auth_token: str, url: str, form: dict[str, str]) -> dict
 
 
 async def _post_form(url: str, form: dict[str, str], auth_token: str) -> tuple[int, str]:
+    """POST a signed form; ``(status, body)``, or ``(0, error name)`` when the app could not be reached."""
     import aiohttp
-    async with aiohttp.ClientSession() as session:
-        async with session.post(url, data=form, headers=signed_post_headers(auth_token, url, form),
-                                timeout=aiohttp.ClientTimeout(total=15)) as response:  # Twilio's webhook limit
-            return response.status, await response.text()
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.post(url, data=form, headers=signed_post_headers(auth_token, url, form),
+                                    timeout=aiohttp.ClientTimeout(total=15)) as response:  # Twilio's webhook limit
+                return response.status, await response.text()
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        return 0, type(exc).__name__
 
 
 def _twiml_messages(twiml: str) -> list[str]:
