@@ -326,6 +326,7 @@ class Booking(CamelModel):
         if self.status is BookingStatus.HELD:
             raise IllegalTransition(self.id, f"notify ({channel}) for", self.status)
         previous: NotificationOutcome = getattr(self.notifications, channel)
+        # A new attempt starts afresh: the carrier's report on an earlier message says nothing about this one.
         outcome = NotificationOutcome(status=status, attempts=previous.attempts + 1,
                                       last_error=(error[:1000] if error else None), at=now)
         notifications = self.notifications.model_copy(update={channel: outcome})

@@ -97,3 +97,11 @@ def test_a_delivery_report_is_recorded_once_and_a_permanent_failure_fails_the_ch
     assert failed.notifications.sms.attempts == booking.notifications.sms.attempts
     transient = booking.record_delivery("sms", "failed", now, detail="expired")
     assert transient.notifications.sms.status == "sent" and transient.notifications.sms.delivery == "failed"
+
+
+def test_a_new_attempt_forgets_the_report_on_the_previous_message(make_booking):
+    now = datetime(2026, 12, 4, 15, tzinfo=UTC)
+    delivered = (make_booking("bk_1", now + timedelta(days=1)).record_notification("sms", "sent", now)
+                 .record_delivery("sms", "delivered", now))
+    again = delivered.record_notification("sms", "sent", now + timedelta(hours=1))  # e.g. the text of a move
+    assert again.notifications.sms.delivery is None and again.notifications.sms.attempts == 2
