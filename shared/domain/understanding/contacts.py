@@ -100,11 +100,25 @@ def find_phone(words: list[str], default_region: str, *, expecting: str | None) 
                 break
             if len(digits) < minimum:
                 continue
-            e164 = _phone_of(digits, plus, default_region)
+            e164 = _phone_of(digits, plus, default_region) or (
+                _nanp_shaped(digits, plus, default_region) if expecting == "phone" else None)
             if e164:
                 found = Found(e164, runs[first].start - (1 if plus else 0), runs[last].end)
                 break
     return found
+
+
+def _nanp_shaped(digits: str, plus: bool, region: str) -> str | None:
+    """A ten-digit North American number the numbering plan allows in shape (NXX NXX XXXX) though not
+    assigned (a "555" area code): asked for a number, a caller who says one means it; reading it back
+    beats asking a fourth time."""
+    if region not in ("US", "CA") or plus and not digits.startswith("1"):
+        return None
+    if len(digits) == 11 and digits.startswith("1"):
+        digits = digits[1:]
+    if len(digits) == 10 and digits[0] in "23456789" and digits[3] in "23456789" and digits[1:3] != "11":
+        return "+1" + digits
+    return None
 
 
 def _phone_of(digits: str, plus: bool, region: str) -> str | None:

@@ -143,6 +143,7 @@ PHONES = [
     ("area code three one two and then five five five triple seven oh", "+13125557770"),
     ("seven seven three five five five no sorry seven oh eight five five five two two two two", "+17085552222"),
     ("my cell is eight four seven, five five five, twenty one hundred", "+18475552100"),
+    ("oh it's five five five, two one two, three four five six", "+15552123456"),  # unassigned area code, asked for
 ]
 
 
