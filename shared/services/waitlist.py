@@ -218,6 +218,8 @@ async def make_offers(services, booking_id: str, offer_id: str, now: datetime) -
     from shared.services import notifications as texts
     store = _store(services)
     existing = await store.get_offer(offer_id)
+    if existing is not None and existing.status != "open":
+        return {"offered": 0, "why": f"this time was already offered ({existing.status})"}
     if existing is not None:  # a re-run of this activity: the texts' keys keep them from going twice
         return {"offered": len(existing.entries), "expiresAt": existing.expires_at.isoformat()}
     stored = await services.bookings.get(booking_id)
@@ -300,7 +302,7 @@ async def close_offers(services, offer_id: str, winner_entry_id: str | None, now
     if offer is None:
         return {"told": 0}
     status = "taken" if winner_entry_id else "expired"
-    if offer.status != status:
+    if offer.status == "open":  # a closed offer stays as it was closed (a re-run changes nothing)
         await store.set_offer_status(offer, status, winner_entry_id)
     told = 0
     for entry in offer.entries:
@@ -372,11 +374,9 @@ async def handle_waitlist_reply(services, from_e164: str, text: str, client, now
 async def offer_freed_slot(client, booking_id: str) -> str:
     """Start the offer of a cancelled booking's time (once per booking); ``started`` or ``exists``."""
     instance_id = offer_instance_id(booking_id)
-    if await client.get_status(instance_id):
-        return "exists"
     try:
         await client.start_new(ORCHESTRATOR, instance_id, {"bookingId": booking_id})
-    except Exception:  # noqa: BLE001 - started concurrently by a re-run of the same activity
+    except Exception:  # noqa: BLE001 - it exists (a re-run of the same activity, or still running)
         if not await client.get_status(instance_id):
             raise
         return "exists"
