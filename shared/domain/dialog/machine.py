@@ -23,10 +23,10 @@ import re
 from datetime import datetime, timedelta
 
 from shared.domain.business import EventType
-from shared.domain.dialog.model import (Action, BookedJob, CallState, CheckHold, ConfirmHold, DialEnded, DialogContext, Event,
-                                        FindSlots, Hangup, Heard, Hold, HoldUpdate, HungUp, Listen, Offer, PlaceHold,
-                                        Poll, Redirect, ReleaseHold, Silence, SlotsFound, Stage, Step, TakeMessage,
-                                        Transfer)
+from shared.domain.dialog.model import (Action, BookedJob, CallState, CheckHold, ConfirmHold, DialEnded,
+                                        DialogContext, Event, FindSlots, Hangup, Heard, Hold, HoldUpdate, HungUp,
+                                        Listen, Offer, PlaceHold, Poll, Redirect, ReleaseHold, Silence, SlotsFound,
+                                        Stage, Step, TakeMessage, Transfer)
 from shared.domain.dialog.speech import (last_digits, phone_ending, sentence_list, service_name, spoken_choices,
                                          spoken_time, titled, with_article)
 from shared.domain.dialog.speech import DAYS as DAY_NAMES

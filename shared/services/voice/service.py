@@ -9,6 +9,11 @@ TwiML URL carries the next turn's number (``voice/turn?seq=N``), so:
 - two overlapping webhooks of one call cannot both advance it: the second save fails on the ETag and
   that webhook answers with what the first one stored.
 
+When a language model is configured and the local parser is unsure of what the caller said, the turn
+answers at once with a short filler ("One moment.") and a redirect, keeping the words on the record
+(``pending_speech``); the redirected turn asks the model (within its budget, the parser as fallback) and
+goes on. The caller hears the filler instead of silence while the model thinks.
+
 Side effects happen before the save: the saga is started under an instance id derived from the call
 (a repeat joins it), confirmation events are idempotent, and a message e-mail could be sent twice only
 if two copies of one turn raced to the very end (Twilio retries after a timeout, not concurrently).
@@ -27,8 +32,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared import clock as app_clock
-from shared.domain.dialog import (CallState, DialEnded, DialogContext, Heard, HungUp, Listen, Silence, Step, advance,
-                                  parse_office_hours, start)
+from shared.domain.dialog import (CallState, DialEnded, DialogContext, Heard, HungUp, Listen, Redirect, Silence, Step,
+                                  advance, parse_office_hours, start)
 from shared.domain.phones import try_e164
 from shared.errors import ConflictError
 from shared.logs import get_logger, log_context, redact
@@ -39,6 +44,7 @@ from shared.services.voice.understand import Understander
 log = get_logger(__name__)
 UTC = timezone.utc
 
+FILLERS = ("One moment.", "Let me see.", "Okay, one second.")
 MAX_FEEDBACK = 6  # actions answered by events within one webhook (find -> offer, hold -> pending...)
 MAX_SAVE_ATTEMPTS = 4
 RESPONSES_KEPT = 4  # turns whose TwiML is kept for retries (Twilio retries the turn it is on), and the greeting
@@ -71,6 +77,7 @@ class CallRecord(BaseModel):
     outcome_recorded: bool = False
     unsent_messages: list[dict[str, Any]] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)  # the last turn's model time, for diagnosis
+    pending_speech: str | None = None  # words waiting for the model (read on the redirect after a filler)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +118,7 @@ class VoiceService:
         self._language = language
         self._understander: Understander | None = None
         self._warming: asyncio.Task | None = None
+        self._warmed_language: Any = None
 
     # ------------------------------------------------------------ wiring
 
@@ -193,13 +201,16 @@ class VoiceService:
             started = time.monotonic()
             now = self.clock()
             ctx = self.context(now)
-            event, reading = await self._event(hook, record.dialog, now)
+            seq = (hook.seq if hook.seq is not None else record.answered + 1)
+            if self._thinks_first(hook, record, now):
+                return await self._filler(hook, record, stored.etag, seq)
+            event, reading = await self._event(hook, record, now)
             runner = self._runner(client, now, hook.call_sid, deadline=started + ACTIONS_BUDGET_SECONDS)
             step, lines = await self._advance(record.dialog, event, ctx, runner)
-            seq = (hook.seq if hook.seq is not None else record.answered + 1)
             twiml = self._render(step, lines, hook.urls, seq + 1)
             updated = record.model_copy(update={
                 "dialog": step.state, "answered": seq, "responses": record.answered_with(seq, twiml),
+                "pending_speech": None,
                 "unsent_messages": record.unsent_messages + [*runner.mail_failed],
                 "timings_ms": {"model": reading.model_ms} if reading and reading.model_ms is not None else {}})
             saved = await self._save(hook.call_sid, updated, stored.etag)
@@ -238,18 +249,29 @@ class VoiceService:
         models, about a second; the parser's date fallback; the model SDK) in the background, while the
         caller listens to the greeting and answers it."""
         with _lock:
-            if self._warming is not None:
-                return
-            self._warming = asyncio.get_running_loop().create_task(self._warm_up())
+            if self._warming is None:
+                self._warming = asyncio.get_running_loop().create_task(self._warm_up())
+            elif self.language is not None and self._warmed_language is not self.language:
+                # a model adapter swapped in later (settings, tests): warm it before its first, budgeted turn
+                self._warmed_language = self.language
+                asyncio.get_running_loop().create_task(self._warm_language(self.language))
+
+    async def _warm_language(self, language) -> None:
+        try:
+            if hasattr(language, "warm_up"):
+                await language.warm_up()
+        except Exception as exc:  # noqa: BLE001 - warming is an optimisation; the turns work without it
+            log.warning("language model warm-up failed (%s)", type(exc).__name__)
 
     async def _warm_up(self) -> None:
         from shared.adapters.graph_client import warm_up as warm_graph
         from shared.domain.understanding import warm_up as warm_parser
         try:
+            if self.language is not None and hasattr(self.language, "warm_up"):  # first: its turns are budgeted
+                self._warmed_language = self.language
+                await self.language.warm_up()
             await asyncio.to_thread(warm_parser)
             await asyncio.to_thread(warm_graph)
-            if self.language is not None and hasattr(self.language, "warm_up"):
-                await self.language.warm_up()
         except Exception as exc:  # noqa: BLE001 - warming is an optimisation; the turns work without it
             log.warning("voice warm-up failed (%s); the first turns will be slower", type(exc).__name__)
 
@@ -259,14 +281,34 @@ class VoiceService:
 
     # ------------------------------------------------------------ inside a turn
 
-    async def _event(self, hook: Webhook, state: CallState, now: datetime):
+    def _thinks_first(self, hook: Webhook, record: CallRecord, now: datetime) -> bool:
+        """Whether this turn's words go to the model, so the caller should hear a filler while it reads them."""
+        state = record.dialog
+        return bool(hook.speech and not hook.dial_status and isinstance(state.expecting, str)
+                    and self.understander.wants_model(hook.speech, now=now, expecting=state.expecting,
+                                                      offered=state.offered_starts, carried=state.carried_digits))
+
+    async def _filler(self, hook: Webhook, record: CallRecord, etag: str, seq: int) -> str:
+        """Answer with a short filler and a redirect; the redirected turn reads the words with the model."""
+        filler = FILLERS[seq % len(FILLERS)]
+        twiml = render([filler], Redirect(0), hook.urls, seq + 1, voice=self.settings.twilio.voice)
+        updated = record.model_copy(update={"answered": seq, "responses": record.answered_with(seq, twiml),
+                                            "pending_speech": hook.speech})
+        if await self._save(hook.call_sid, updated, etag) is None:
+            latest = await self.services.calls.get(hook.call_sid)
+            return CallRecord.model_validate(latest.value).answer_for(seq) if latest else twiml
+        return twiml
+
+    async def _event(self, hook: Webhook, record: CallRecord, now: datetime):
+        state = record.dialog
         if hook.dial_status:
             return DialEnded(hook.dial_status), None
-        if not hook.speech:
+        speech = hook.speech or record.pending_speech  # words kept for the model while the caller heard a filler
+        if not speech:
             return Silence(), None
-        reading = await self.understander.read(hook.speech, now=now, expecting=state.expecting,
-                                               offered=state.offered_starts)
-        return Heard(hook.speech, reading.understanding), reading
+        reading = await self.understander.read(speech, now=now, expecting=state.expecting,
+                                               offered=state.offered_starts, carried=state.carried_digits)
+        return Heard(speech, reading.understanding), reading
 
     async def _advance(self, state: CallState, event, ctx: DialogContext, runner: ActionRunner) -> tuple[Step, list]:
         """Advance the dialog and run its actions, feeding query answers back, until it waits on the caller."""

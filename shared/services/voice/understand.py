@@ -1,8 +1,11 @@
-"""The language step of a turn: the local parser, or a language model under a strict budget with the parser as fallback.
+"""The language step of a turn: the local parser, and a language model only where the parser is unsure.
 
-The local parser (``shared.domain.understanding.parse``) always runs: it takes well under a millisecond.
-When a model is configured (``OPENAI__KIND``), it fills the same :class:`Understanding` schema within
-``VOICE__MODEL_BUDGET_SECONDS`` (never more than ``OPENAI__TIMEOUT_SECONDS``); a timeout, an error, a
+The local parser (``shared.domain.understanding.parse``) always runs first: it takes well under a
+millisecond. When a model is configured (``OPENAI__KIND``) *and* the parser's reading does not answer what
+was asked (:func:`unsure`: nothing usable, or no name when a name was asked, no number when a number was
+asked, digits only partly heard...), the model fills the same :class:`Understanding` schema (strict
+structured outputs) within ``VOICE__MODEL_BUDGET_SECONDS`` (never more than ``OPENAI__TIMEOUT_SECONDS``);
+the voice service says a short filler first, so the caller never waits in silence. A timeout, an error, a
 refusal or an answer that does not fit the schema falls back to the parser's reading in the same turn.
 A model answer is checked against what the call knows (event type keys, the times actually offered)
 and anything it made up is dropped. The model fills data only: the dialog decides what happens.
@@ -11,6 +14,7 @@ and anything it made up is dropped. The model fills data only: the dialog decide
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,6 +45,52 @@ class Reading:
     model_ms: float | None = None
 
 
+CONTROL_INTENTS = {"speak_to_person", "cancel", "reschedule", "question", "repeat", "wait", "goodbye", "emergency"}
+
+
+# Words that bend a time or a choice ("the day AFTER the 12th", "BUT not too early", "the NOT so early one");
+# when the parser's phrases leave them out, it read only part of what the caller meant.
+_BENDING = re.compile(r"\b(?:after|before|but|except|not|unless|instead|until|between|week of|day after|day before)\b")
+
+
+def unsure(u: Understanding, expecting: str | None, text: str = "") -> bool:
+    """Whether the parser's reading leaves the question unanswered, so that a model may read it better.
+
+    Sure: a request the dialog acts on whatever was asked (a person, repeat, wait, goodbye, an emergency),
+    or the thing that was asked for. Unsure: nothing usable, digits only partly heard, or not what was
+    asked. Free text (a message to pass along, ``expecting`` None) never needs the model.
+    """
+    if expecting is None:
+        return False
+    if u.intent in CONTROL_INTENTS or u.is_emergency:
+        return False
+    if u.intent == "unknown" or u.partial_digits:
+        return True
+    answered = {
+        "need": bool(u.event_type or u.not_offered) or u.answer is not None,  # "no" to "anything else?"
+        "name": bool(u.name),
+        "address": bool(u.address),
+        "postal_code": bool(u.postal_code),
+        "phone": bool(u.phone or u.use_caller_id),
+        "email": bool(u.email),
+        "time": bool(u.times) or u.answer is not None,
+        "choice": u.choice is not None or u.answer is not None or bool(u.times),
+        "confirm": u.answer is not None or bool(u.phone or u.use_caller_id),
+    }
+    if not answered.get(expecting, True):
+        return True
+    return expecting in ("time", "choice") and _left_out(text, u)
+
+
+def _left_out(text: str, u: Understanding) -> bool:
+    """Whether words that change a time's meaning were said outside every phrase the parser read."""
+    said = set(_BENDING.findall(text.lower()))
+    if not said:
+        return False
+    read = " ".join([pref.phrase for pref in u.times] + ([u.choice.phrase] if u.choice else [])).lower()
+    return any(word not in read for word in said)
+
+
 class Understander:
     """Turns a caller's words into an :class:`Understanding` (see the module docstring)."""
 
@@ -50,14 +100,27 @@ class Understander:
         self.language = language
         self.budget_seconds = budget_seconds
         self.default_region = default_region
-        self.catalog = service_catalog(config.event_types)
+        self.catalog = service_catalog(config)  # the business's vocabulary and the work it does not offer
 
-    async def read(self, text: str, *, now: datetime, expecting: str | None,
-                   offered: Sequence[datetime] = ()) -> Reading:
-        time_zone = self.config.business.time_zone
-        local = parse(text, now=now, time_zone=time_zone, expecting=expecting, event_types=self.catalog,
-                      offered=offered, default_region=self.default_region)
+    def local(self, text: str, *, now: datetime, expecting: str | None, offered: Sequence[datetime] = (),
+              carried: str | None = None) -> Understanding:
+        """The local parser's reading (``carried``: digits of a number the caller began on the last turn)."""
+        return parse(text, now=now, time_zone=self.config.business.time_zone, expecting=expecting,
+                     event_types=self.catalog, offered=offered, default_region=self.default_region,
+                     carried_digits=carried)
+
+    def wants_model(self, text: str, *, now: datetime, expecting: str | None, offered: Sequence[datetime] = (),
+                    carried: str | None = None) -> bool:
+        """Whether this utterance will be sent to the model (one is configured and the parser is unsure)."""
         if self.language is None or not text.strip():
+            return False
+        return unsure(self.local(text, now=now, expecting=expecting, offered=offered, carried=carried), expecting,
+                      text)
+
+    async def read(self, text: str, *, now: datetime, expecting: str | None, offered: Sequence[datetime] = (),
+                   carried: str | None = None) -> Reading:
+        local = self.local(text, now=now, expecting=expecting, offered=offered, carried=carried)
+        if self.language is None or not text.strip() or not unsure(local, expecting, text):
             return Reading(local, "parser")
         started = time.perf_counter()
         try:
@@ -70,7 +133,9 @@ class Understander:
                      type(exc).__name__)
             return Reading(local, "parser-fallback", elapsed)
         elapsed = (time.perf_counter() - started) * 1000
-        return Reading(self.checked(answer, local, offered), "model", elapsed)
+        checked = self.checked(answer, local, offered)
+        log.info("parser unsure (%s); the model read it in %.0f ms", expecting, elapsed)
+        return Reading(checked, "model" if checked is not local else "parser-fallback", elapsed)
 
     def checked(self, answer: Understanding, local: Understanding, offered: Sequence[datetime]) -> Understanding:
         """The model's answer without what it cannot know: unknown services, times that were never offered."""
@@ -91,7 +156,8 @@ class Understander:
         """What the model is told: the business, the local time, what was just asked, the services, the offers."""
         time_zone = self.config.business.time_zone
         local_now = now.astimezone(zone(time_zone))
-        services = "\n".join(f"- {key}: {', '.join(phrases)}" for key, phrases in self.catalog)
+        services = "\n".join(f"- {t.key}: {t.name}" + (f" ({', '.join(t.caller_phrases)})" if t.caller_phrases else "")
+                             for t in self.config.event_types)
         offers = "\n".join(f"- index {i}: {start.astimezone(zone(time_zone)).isoformat()}"
                            for i, start in enumerate(offered)) or "- none"
         return (
@@ -101,6 +167,7 @@ class Understander:
             f"dates like 'tomorrow' or 'Thursday afternoon' on this clock and write instants in ISO 8601 with the "
             f"offset.\n"
             f"The receptionist just asked for: {ASKED.get(expecting or '', 'anything the caller wants')}.\n"
-            f"Services (event_type must be one of these keys, else null):\n{services}\n"
+            f"Services (event_type must be one of these keys, else null; work none of them covers goes in "
+            f"not_offered):\n{services}\n"
             f"Times just offered (choice.index refers to these):\n{offers}"
         )

@@ -72,6 +72,8 @@ class Receptionist:
             model="gpt-4o-mini", timeout_seconds=5.0)})
         self.service.language = OpenAILanguage(settings)
         self.configure(model_budget_seconds=budget)
+        import openai  # noqa: F401 - the SDK loaded, as in a worker that has answered calls before: a first
+        # import (seconds on a busy machine) cannot be cut short by the model's budget
 
     def restore(self) -> None:
         clock, options, language = self._saved
