@@ -34,7 +34,7 @@ MAX_EXAMPLES = 6  # per operation and phase: enough for every constraint of the 
 STATEFUL_STEPS = 6
 # Operations with rules across fields or against the calendar: schema-valid data may get a documented 422.
 SEMANTIC_RULES = ["getAvailability", "createBooking", "rescheduleBooking", "createBookingSignedIn",
-                  "rescheduleBookingSignedIn", "manageAvailability", "manageReschedule"]
+                  "rescheduleBookingSignedIn", "manageAvailability", "manageReschedule", "joinWaitlist"]
 # Graph's webhooks need a body unless validationToken is there (the handshake): OpenAPI cannot say "unless".
 GRAPH_WEBHOOKS = ["graphNotifications", "graphLifecycle"]
 POSITIVE_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
