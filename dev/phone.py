@@ -388,9 +388,13 @@ async def _converse(phone: Phone, caller: str | None, lines: list[str] | None, *
 
 async def outcome_of(call_sid: str) -> str:
     """How the call ended, from its record in the local stack's storage (this process runs the app)."""
+    from shared.adapters.storage import aclose_loop_clients
     from shared.services.container import get_services
     from shared.services.voice import CallRecord
-    stored = await get_services().calls.get(call_sid)
+    try:
+        stored = await get_services().calls.get(call_sid)
+    finally:
+        await aclose_loop_clients()  # the store's clients of this (the phone's) event loop
     if stored is None:
         return "(outcome: unknown -- no record of the call)"
     state = CallRecord.model_validate(stored.value).dialog
