@@ -114,6 +114,8 @@ class Caller:
         return ("um " if count % 2 else "i said ") + again
 
     def _on_need(self, text, last, count):
+        if self.booked_jobs > self.job_index and self.job_index + 1 >= len(self.jobs):
+            return "oh, nothing else, that's all thanks"  # its job is booked and it has no other
         if count == 0 and self.job.answers.get("need") is None:
             return self.job.first or "i need someone to come out"
         return self._say("need", count, self.job.first)
@@ -151,6 +153,10 @@ class Caller:
             self.asked = {"anything_else": self.asked.get("anything_else", 0)}
             return self.job.first
         return self._say("anything_else", count, "no that's it thanks")
+
+    def _on_second_visit(self, text, last, count):
+        """"You're already booked ... Do you need a second, separate visit?": only if it wants one."""
+        return self._say("second_visit", count, "no, just the one visit")
 
     def _on_yes_no(self, text, last, count):
         return self._say("yes_no", count, "yes")
@@ -222,9 +228,9 @@ class Caller:
         """A person corrects a read-back that has their name or ZIP wrong."""
         facts = self.entry["facts"]
         low = text.lower()
-        surname = facts.get("name", "").lower().split()[-1:] or [""]
-        if "name" in facts and surname[0] and surname[0] not in low and " for " in low:
-            return f"no, the name is {facts['name'].lower()}"
+        name = facts.get("name", "").lower()
+        if name and name not in low and " for " in low:
+            return f"no, the name is {name}"
         return None
 
     def _on_other(self, text, last, count):
@@ -243,6 +249,8 @@ def classify(last: str, turn: str) -> str:
         return "what_else"
     if _any(last, ("anything else", "something else i can", "anything more", "else can i help")):
         return "anything_else"
+    if _any(last, ("second, separate", "separate visit", "another visit", "second visit", "already booked")):
+        return "second_visit"
     if _any(last, ("shall i book", "should i book", "book it?", "go ahead and book", "want me to book",
                    "shall i go ahead", "should i go ahead")):
         return "confirm"
@@ -253,10 +261,10 @@ def classify(last: str, turn: str) -> str:
     if _any(last, ("is that right", "is that correct", "does that sound right", "sound good", "confirm")) \
             and not _any(last, ("number ending", "calling from")):
         return "confirm"
-    if "spell" in last:
-        return "spell"
     if _any(last, ("e-mail", "email")):
         return "email"
+    if "spell" in last:
+        return "spell"
     if _any(last, ("address", "where do you need", "street", "where are you located", "where is the")):
         return "address"
     if _any(last, ("zip", "postal")):
@@ -271,7 +279,8 @@ def classify(last: str, turn: str) -> str:
     if _any(last, ("number", "reach you")):
         return "number"
     if _any(last, ("when would", "what day", "what time", "good time", "when works", "when is good", "prefer",
-                   "day or time", "when do you", "when can", "when should", "what days", "what times")):
+                   "day or time", "when do you", "when can", "when should", "what days", "what times",
+                   "suit you", "earliest open")):
         return "when"
     if _any(last, ("pass along", "message", "anything you'd like", "anything to add", "tell them")):
         return "note"
@@ -320,6 +329,8 @@ def _pick_phrase(call_id: str, choice: Offer, offers: list[Offer], *, is_questio
 def _job(spec: dict, *, base: dict | None = None) -> Job:
     answers = {key: (value if isinstance(value, list) else [value])
                for key, value in (spec.get("answers") or {}).items()}
+    if spec.get("when") and "when" not in answers:  # a second job says its timing at the top level
+        answers["when"] = [spec["when"]]
     if base is not None:  # a second job: the caller's details stay the same
         inherited = {key: value for key, value in (base.get("answers") or {}).items()
                      if key in ("address", "zip", "name", "spell", "number_ok", "number", "email")}
