@@ -287,6 +287,14 @@ class RetentionSettings(BaseModel):
     idempotency_days: int = Field(30, ge=1, le=3650, description="Idempotency-Key records, after first use.")
     subscription_days: int = Field(30, ge=1, le=3650, description="Graph subscription records of mailboxes no "
                                                                   "longer renewed, after they expired.")
+    sms_intent_days: int = Field(2, ge=1, le=3650, description="SMS outbox intents (masked number, hashes, the "
+                                                               "gateway's message id), after the text was sent: "
+                                                               "retries and delivery reports come within a day.")
+    sms_inbound_days: int = Field(2, ge=1, le=3650, description="Inbound SMS records (replay claims, pending 'C' "
+                                                                "confirmations, do-once markers), after they were "
+                                                                "made or lapsed: gateways retry for a day at most.")
+    ratelimit_days: int = Field(1, ge=1, le=3650, description="Shared rate-limit buckets (hashed caller address), "
+                                                              "after their last use: an idle bucket is full anyway.")
     durable_days: int = Field(455, ge=1, le=3650, description="Every finished orchestration's Durable history, after "
                                                               "it was created (a year plus the longest advance).")
     max_rows_per_run: int = Field(5000, ge=100, le=1_000_000, description="Rows and instances one purge run may "

@@ -17,6 +17,7 @@ States: ``sending`` (the gateway may or may not have it) and ``accepted`` (with 
 An attempt the gateway definitely refused deletes the row, so the next attempt starts afresh.
 An accepted text also gets a row in partition ``message`` keyed by the hash of the gateway's message id and
 naming the text's key, so a delivery report (which carries only the message id) finds its booking.
+Retention deletes both kinds ``RETENTION__SMS_INTENT_DAYS`` after they were written (:meth:`SmsIntentStore.purge_before`).
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ class SmsIntentStore:
                                        "MessageId": message_id, "AcceptedAt": clock.now()}, mode=UpdateMode.MERGE)
             if message_id:  # delivery reports name only the gateway's message id: remember which text it was
                 await table.upsert_entity({"PartitionKey": _MESSAGE_PARTITION, "RowKey": message_key(message_id),
-                                           "Key": intent.key}, mode=UpdateMode.REPLACE)
+                                           "Key": intent.key, "At": clock.now()}, mode=UpdateMode.REPLACE)
 
     async def key_of_message(self, message_id: str) -> str | None:
         """The key of the text the gateway accepted as ``message_id`` (delivery reports), or None."""
@@ -142,6 +143,27 @@ class SmsIntentStore:
                 return _intent_of(key, await table.get_entity(*row_keys(key)))
             except ResourceNotFoundError:
                 return None
+
+
+    async def purge_before(self, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` intents first sent, and message-id rows written, before ``before``; how many.
+
+        For the retention timer: a retry comes within minutes and a delivery report within a day, so an
+        older row protects nothing. Rows already gone are no error (two runs may overlap)."""
+        from azure.core.exceptions import ResourceNotFoundError
+        table = await get_table(self._settings, TABLE)
+        deleted = 0
+        with translated_errors("purge SMS intents"):
+            async for row in table.query_entities("FirstSent lt @before or At lt @before", parameters={"before": before},
+                                                  select=["PartitionKey", "RowKey"], results_per_page=min(limit, 1000)):
+                try:
+                    await table.delete_entity(row["PartitionKey"], row["RowKey"])
+                except ResourceNotFoundError:
+                    pass
+                deleted += 1
+                if deleted >= limit:
+                    break
+        return deleted
 
 
 def _with_etag(intent: SmsIntent, metadata) -> SmsIntent:

@@ -116,9 +116,10 @@ class TableTokenBuckets:
                         else:
                             await table.update_entity(entity, mode=UpdateMode.REPLACE, etag=etag,
                                                       match_condition=MatchConditions.IfNotModified)
-                    except (ResourceExistsError, ResourceModifiedError):
+                    except (ResourceExistsError, ResourceModifiedError, ResourceNotFoundError):
+                        # Another instance took a token meanwhile, or retention deleted the idle row: read again.
                         self.conflicts += 1
-                        continue  # another instance took a token meanwhile: read again
+                        continue
             except ExternalServiceError as exc:
                 if exc.status in (409, 412):
                     self.conflicts += 1
@@ -127,6 +128,28 @@ class TableTokenBuckets:
             return granted, (0.0 if granted == want else limit.wait_for_one(left))
         log.warning("rate limit %s: the bucket kept changing under %d attempts; refusing", limit.name, MAX_ATTEMPTS)
         return 0, BUSY_RETRY_SECONDS
+
+    async def purge_idle(self, before: float, limit: int) -> int:
+        """Delete up to ``limit`` buckets untouched since ``before`` (epoch seconds); how many.
+
+        An idle bucket is full, the same as no row, so this changes no answer. Each row is deleted only if
+        unchanged since it was read: a caller that took a token meanwhile keeps its row."""
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
+        table = await get_table(self._settings, TABLE)
+        deleted = 0
+        with translated_errors("purge idle rate limits"):
+            async for row in table.query_entities("At lt @before", parameters={"before": float(before)},
+                                                  select=["PartitionKey", "RowKey"], results_per_page=min(limit, 1000)):
+                try:
+                    await table.delete_entity(row["PartitionKey"], row["RowKey"], etag=row.metadata["etag"],
+                                              match_condition=MatchConditions.IfNotModified)
+                except (ResourceNotFoundError, ResourceModifiedError):
+                    pass
+                deleted += 1
+                if deleted >= limit:
+                    break
+        return deleted
 
 
 class LocalTokenBuckets:

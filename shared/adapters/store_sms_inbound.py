@@ -117,6 +117,12 @@ class SmsInboundLedger:
                 return False
         return True
 
+    async def forget_cancel(self, e164: str) -> None:
+        """Erasure: drop the number's pending cancellation, if any (deleting a missing row is no error)."""
+        table = await self._table()
+        with translated_errors("erase a pending cancellation"):
+            await table.delete_entity(*self._confirm_keys(e164))
+
     async def once(self, name: str, *, now: datetime) -> bool:
         """True the first time ``name`` is asked for, False ever after (insert-if-absent)."""
         from azure.core.exceptions import ResourceExistsError

@@ -154,6 +154,45 @@ class WaitlistStore:
                               as_utc(row["OfferedAt"])) for row in rows]
         return sorted(offers, key=lambda offer: offer.offered_at, reverse=True)
 
+    # ------------------------------------------------------------ export and erasure (shared/services/privacy.py)
+
+    async def find_entries(self, entry_ids: list[str]) -> list[tuple[str, str, dict[str, Any]]]:
+        """Every row of these entries, in any date's partition: ``(PartitionKey, RowKey, document)``.
+
+        A filter on ``RowKey`` alone reads the table server-side; the table is small (entries go at their
+        expiry, offers a day after they lapse) and privacy requests are rare."""
+        table = await self._table()
+        found = []
+        with translated_errors("find waitlist entries"):
+            for entry_id in entry_ids:
+                async for row in table.query_entities("RowKey eq @rk", parameters={"rk": safe_key(entry_id)}):
+                    found.append((row["PartitionKey"], row["RowKey"], unpack_json(row)))
+        return found
+
+    async def delete_rows(self, keys: list[tuple[str, str]]) -> int:
+        """Delete these rows (already gone is no error); how many were asked for."""
+        table = await self._table()
+        with translated_errors("erase waitlist rows"):
+            for partition, row in keys:
+                await table.delete_entity(partition, row)
+        return len(keys)
+
+    async def forget_number(self, e164: str) -> int:
+        """Erasure: delete the rows naming the offers texted to this number; how many."""
+        partition = "o:" + phone_digest(e164)
+        table = await self._table()
+        with translated_errors("erase the offers to a number"):
+            rows = [row async for row in table.query_entities("PartitionKey eq @pk", parameters={"pk": partition},
+                                                              select=["PartitionKey", "RowKey"])]
+        return await self.delete_rows([(row["PartitionKey"], row["RowKey"]) for row in rows])
+
+    async def scrub_offer(self, offer: OfferRecord, entry_ids: set[str], erased: str) -> None:
+        """Erasure: keep the (closed) offer, with these entries' snapshots reduced to their ids."""
+        entries = [{"entryId": e["entryId"], "phone": None, "customer": {"name": erased}}
+                   if e.get("entryId") in entry_ids else e for e in offer.entries]
+        from dataclasses import replace
+        await self.set_offer_status(replace(offer, entries=entries), offer.status, offer.winner_entry_id)
+
     # ------------------------------------------------------------ retention
 
     async def purge_expired(self, now: datetime, *, limit: int = 500) -> int:

@@ -9,6 +9,11 @@ What goes, and when (the ``RETENTION__*`` settings; docs/SECURITY.md explains th
 | Idempotency-Key records | ``idempotency_days`` after first use | ``CreatedAt lt <cutoff>`` in ``idem:`` partitions |
 | Graph subscription records never renewed | ``subscription_days`` after expiry | one small partition |
 | bookings, index rows, sagas' history | ``booking_days`` after the appointment | ``End lt <cutoff>``; sagas by id |
+| reminder and waitlist-offer orchestrations of a booking | with the booking | ``reminders:<id>``, ``waitlist-offer:<id>`` |
+| SMS outbox intents and message-id rows | ``sms_intent_days`` after sending | ``FirstSent`` / ``At lt <cutoff>`` |
+| inbound SMS claims, pending ``C`` questions, do-once markers | ``sms_inbound_days`` | ``ReceivedAt`` / ``ExpiresAt`` / ``At`` |
+| shared rate-limit buckets | ``ratelimit_days`` after last use | ``At lt <cutoff>`` (epoch seconds) |
+| waitlist entries and offers | at the entry's expiry; an offer a day after it lapsed | ``KeepUntil lt <now>`` |
 | any other finished orchestration's history | ``durable_days`` after creation | the client's purge by time and status |
 | SMS opt-outs | for good | never purged: consent records (docs/SECURITY.md) |
 
@@ -113,6 +118,14 @@ class Retention:
             ("idempotency", lambda: self._idempotency(now - days(self.settings.idempotency_days), budget, report)),
             ("subscriptions", lambda: self._subscriptions(now - days(self.settings.subscription_days), report)),
             ("bookings", lambda: self._bookings(now - days(self.settings.booking_days), budget, report)),
+            ("sms_intents", lambda: self._rows("sms_intents", lambda n: self._intents().purge_before(
+                now - days(self.settings.sms_intent_days), n), budget, report)),
+            ("sms_inbound", lambda: self._rows("sms_inbound", lambda n: self._sms_ledger().purge_before(
+                now - days(self.settings.sms_inbound_days), n), budget, report)),
+            ("ratelimits", lambda: self._rows("ratelimits", lambda n: self._buckets().purge_idle(
+                (now - days(self.settings.ratelimit_days)).timestamp(), n), budget, report)),
+            ("waitlist", lambda: self._rows("waitlist", lambda n: self._waitlist().purge_expired(now, limit=n),
+                                            budget, report)),
             ("durable", lambda: self._durable(now - days(self.settings.durable_days), budget, report)),
         ]
         for name, step in steps:
@@ -165,6 +178,34 @@ class Retention:
             if len(keys) < asked:
                 return True
         return False
+
+    async def _rows(self, kind: str, purge: Callable[[int], Awaitable[int]], budget: Budget,
+                    report: RetentionReport) -> bool:
+        """Call ``purge(at most n)`` until it deletes fewer than asked (done) or the budget is spent."""
+        while budget.left > 0:
+            asked = min(budget.left, STEP_BATCH)
+            deleted = await purge(asked)
+            budget.spend(deleted)
+            report.count(kind, deleted)
+            if deleted < asked:
+                return True
+        return False
+
+    def _intents(self):
+        from shared.adapters.sms_intents import SmsIntentStore
+        return SmsIntentStore(self.services.settings)
+
+    def _sms_ledger(self):
+        from shared.adapters.store_sms_inbound import SmsInboundLedger
+        return SmsInboundLedger(self.services.settings)
+
+    def _buckets(self):
+        from shared.adapters.store_ratelimits import TableTokenBuckets
+        return TableTokenBuckets(self.services.settings)
+
+    def _waitlist(self):
+        from shared.adapters.store_waitlist import WaitlistStore
+        return WaitlistStore(self.services.settings)
 
     async def _subscriptions(self, before: datetime, report: RetentionReport) -> bool:
         report.count("subscriptions", await self.services.subscriptions.purge_expired(before))
@@ -233,12 +274,29 @@ def is_saga_of(booking_id: str, instance_id: str | None) -> bool:
     return bool(instance_id) and (instance_id == booking_id or instance_id.startswith(booking_id + "-"))
 
 
+def follow_up_ids(booking_id: str) -> list[str]:
+    """The booking's other orchestrations, named after it but not prefixed by it: its reminders and the offer
+    of its time to the waitlist once it was cancelled (shared/services/reminders.py, waitlist.py)."""
+    from shared.services.reminders import reminder_instance_id
+    from shared.services.waitlist import offer_instance_id
+    return [reminder_instance_id(booking_id), offer_instance_id(booking_id)]
+
+
+async def booking_instances(client, booking_id: str) -> list:
+    """The statuses (without input) of every orchestration of the booking: its sagas, reminders and offer."""
+    found = [status for status in await client.get_status_by(instance_id_prefix=booking_id)
+             if is_saga_of(booking_id, status.instance_id)]
+    for instance_id in follow_up_ids(booking_id):
+        status = await client.get_status(instance_id)
+        if status and getattr(status, "instance_id", None):
+            found.append(status)
+    return found
+
+
 async def purge_booking_instances(client, booking_id: str) -> int:
-    """Purge the finished sagas of one booking (instance ids start with the booking id); returns how many."""
+    """Purge the finished orchestrations of one booking (sagas, reminders, waitlist offer); returns how many."""
     purged = 0
-    for status in await client.get_status_by(instance_id_prefix=booking_id):
-        if not is_saga_of(booking_id, status.instance_id):
-            continue
+    for status in await booking_instances(client, booking_id):
         runtime = getattr(status.runtime_status, "value", status.runtime_status)
         if runtime in ("Completed", "Failed", "Terminated", "Canceled"):
             result = await client.purge_instance_history(status.instance_id)

@@ -1,10 +1,12 @@
 """Export and erasure of one customer, end to end: book through the API, call the receptionist, text, erase.
 
-One person does everything a customer can: calls from their mobile and books by voice, texts STOP, then
-books again through the booking API (whose confirmation text the gateway now refuses, so Frontdesk records
-the opt-out). IT exports what Frontdesk holds about them and erases it with the admin key. Afterwards no
-table, Durable history, blob or queue anywhere in Azurite holds their name, number, e-mail or street,
-while the bookings' skeletons still hold their hosts' time and the opt-out stays remembered.
+One person does everything a customer can: calls from their mobile and books by voice, texts the business
+a free-text message and a ``C`` (which waits for its confirmation), texts STOP, books again through the
+booking API (whose confirmation text the gateway now refuses, so Frontdesk records the opt-out; the
+confirmed booking gets its reminder orchestration), and joins the waitlist for an earlier time. IT exports
+what Frontdesk holds about them and erases it with the admin key. Afterwards no table, Durable history, blob
+or queue anywhere in Azurite holds their name, number, e-mail or street, while the bookings' skeletons
+still hold their hosts' time and the opt-out stays remembered.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import secrets
 from datetime import timedelta
 
 from dev.phone import CallScript, place_call
-from privacy_support import book, next_local, scan_azurite
+from privacy_support import book, eventually, next_local, scan_azurite
 
 NAME = "Zephyrine Marblewick"
 PHONE = "+13125550163"
@@ -41,8 +43,14 @@ async def test_one_customer_is_exported_then_erased_without_a_trace(clean_stack,
     voice_booking = await stack.host.wait_for_instance_async(await first_saga_of(call), timeout=30)
     assert voice_booking.runtime_status.value == "Completed", voice_booking.output
 
-    # 2. The confirmation text reached their phone; they text STOP back.
+    # 2. The confirmation text reached their phone. They text the business (the real inbound SMS webhook):
+    # a free-text message, forwarded to the owner, and a C, which asks them to confirm and is remembered.
     assert [text for text in stack.acs.outbox() if text.get("to") == PHONE]
+    [thanks] = stack.twilio.text(PHONE, f"Hi, {NAME} here: please use the side gate at {STREET}")["replies"]
+    assert thanks.startswith("Thanks, we've passed your message on")
+    [question] = stack.twilio.text(PHONE, "C")["replies"]
+    assert question.startswith("Reply C again to confirm cancelling your")
+    # Then STOP.
     stack.acs.inbound(PHONE, "STOP")
 
     # 3. They book again on the web (the booking API); the confirmation text is refused and remembered.
@@ -52,13 +60,27 @@ async def test_one_customer_is_exported_then_erased_without_a_trace(clean_stack,
     web_booking = await book_by_api(api, slots[0]["start"], secrets.token_hex(8))
     web_saga = await stack.host.wait_for_instance_async(web_booking["id"], timeout=30)
     assert web_saga.runtime_status.value == "Completed"
+    reminders = reminder_instance_id(web_booking["id"])  # the confirmed booking's reminders wait for their time
+
+    async def reminders_waiting():
+        status = stack.host.get_status(reminders)
+        return status and status.runtime_status.value in ("Running", "Pending")
+    assert await eventually(reminders_waiting, timeout=30), stack.host.get_status(reminders)
+
+    # 4. They would take an earlier time on the waitlist.
+    joined = await api.post("waitlist", json={
+        "eventType": "plumbing-repair", "windowStart": (now + timedelta(days=1)).isoformat(),
+        "windowEnd": (now + timedelta(days=6)).isoformat(), "timeZone": "America/Chicago",
+        "customer": {"name": NAME, "phone": PHONE, "email": EMAIL, "address": f"{STREET}, Chicago, IL",
+                     "postalCode": "60614"}})
+    assert joined.status_code == 201, joined.text
 
     # The scan is not vacuous: before erasure, Azurite is full of this person.
     before = scan_azurite(stack.azurite.connection_string, TRACES)
     assert any("calls" in place for place in before) and any("DevHost" in place for place in before)
-    assert any("bookings" in place for place in before)
+    assert any("bookings" in place for place in before) and any("waitlist" in place for place in before)
 
-    # 4. Only the admin key may export or erase.
+    # 5. Only the admin key may export or erase.
     assert (await api.post("privacy/export", json={"phone": PHONE})).status_code == 401
     export = await admin.post("privacy/export", json={"phone": "(312) 555-0163"})
     assert export.status_code == 200, export.text
@@ -68,7 +90,10 @@ async def test_one_customer_is_exported_then_erased_without_a_trace(clean_stack,
     assert all(booking["customer"]["phone"] == PHONE for booking in found["bookings"])
     assert [c["callSid"] for c in found["calls"]] == [call.sid]
     assert found["calls"][0]["state"]["dialog"]["details"]["name"].lower() == NAME.lower()
-    assert {i["instanceId"] for i in found["durableInstances"]} >= ids
+    assert {i["instanceId"] for i in found["durableInstances"]} >= ids | {reminders}
+    [entry] = found["waitlist"]
+    assert entry["entryId"] == joined.json()["entryId"] and entry["customer"]["name"] == NAME
+    assert found["pendingSmsCancel"]["bookingId"] == voice_booking.instance_id
     masked = found["optOut"]["maskedNumber"]
     assert found["optOut"]["optedOut"] is True and masked.endswith("63") and "3125550163" not in masked
     outlook = found["systemsOfRecord"]["outlookEvents"]
@@ -77,12 +102,14 @@ async def test_one_customer_is_exported_then_erased_without_a_trace(clean_stack,
     by_email = (await admin.post("privacy/export", json={"email": EMAIL.upper()})).json()
     assert web_booking["id"] in {booking["id"] for booking in by_email["bookings"]}
 
-    # 5. Erase.
+    # 6. Erase.
     erased = await admin.post("privacy/erase", json={"phone": PHONE, "email": EMAIL})
     assert erased.status_code == 200, erased.text
     report = erased.json()
     assert report["erased"]["bookings"] == len(ids) and report["erased"]["calls"] == 1
-    assert report["erased"]["durableInstances"] >= len(ids) and report["pending"] == []
+    assert report["erased"]["durableInstances"] >= len(ids) + 1 and report["pending"] == []
+    assert report["erased"]["waitlistEntries"] == 1 and report["erased"]["smsConfirmations"] == 1
+    assert not stack.host.get_status(reminders)  # terminated (it could only text a number now gone), purged
     assert report["kept"][0]["record"] == "smsOptOut"
 
     # No trace anywhere in Azurite: every table (Durable history included), every blob, every queue.
@@ -99,13 +126,14 @@ async def test_one_customer_is_exported_then_erased_without_a_trace(clean_stack,
     assert not [slot for slot in still_offered if slot["start"] == web_booking["start"]]
     after = (await admin.post("privacy/export", json={"phone": PHONE})).json()
     assert after["bookings"] == [] and after["calls"] == [] and after["durableInstances"] == []
+    assert after["waitlist"] == [] and after["pendingSmsCancel"] is None
     assert after["optOut"]["optedOut"] is True
     mailbox_events = {e["id"] for mailbox in {o["mailbox"] for o in outlook} for e in stack.graph.events(mailbox)}
     assert {o["eventId"] for o in outlook} <= mailbox_events  # the business's own record, for IT to handle
 
     # Asking again finds nothing and changes nothing.
     again = await admin.post("privacy/erase", json={"phone": PHONE})
-    assert again.status_code == 200 and again.json()["erased"] == {"bookings": 0, "calls": 0, "durableInstances": 0}
+    assert again.status_code == 200 and not any(again.json()["erased"].values())
 
 
 async def test_a_booking_still_being_decided_is_erased_once_its_call_and_saga_have_ended(clean_stack, admin, phone):
@@ -121,7 +149,7 @@ async def test_a_booking_still_being_decided_is_erased_once_its_call_and_saga_ha
     pending = midway.json()["pending"]
     saga = await first_saga_of(call)
     assert {item.get("instanceId") for item in pending} >= {saga} and call.sid in {p.get("callSid") for p in pending}
-    assert midway.json()["erased"] == {"bookings": 0, "calls": 0, "durableInstances": 0}
+    assert not any(midway.json()["erased"].values())
 
     for line in CALL_LINES[6:]:
         await call.say(line)
@@ -154,6 +182,11 @@ CALL_LINES = [
     "yes please",
     "no that's all, thanks",
 ]
+
+
+def reminder_instance_id(booking_id: str) -> str:
+    from shared.services.reminders import reminder_instance_id as instance_id
+    return instance_id(booking_id)
 
 
 async def place_call_as_customer(phone):
