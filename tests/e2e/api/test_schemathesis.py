@@ -13,7 +13,7 @@ Three facts of the API are configured rather than discovered, because OpenAPI ca
 - ``422`` answers schema-valid requests whose fields disagree with each other or with the business's
   calendar (an ``end`` before ``start``, a time that is not an offered slot, a field the event type
   requires); docs/API.md documents them. Only the operations that have such rules accept it as an
-  answer to schema-valid data.
+  answer to schema-valid data (``SEMANTIC_RULES``: a new route with such rules is added there).
 - Graph's webhooks need a body unless ``validationToken`` is present (the handshake): a POST with
   neither is a 400.
 - Each request comes from its own caller address (``X-Forwarded-For``), so the per-address limit on
