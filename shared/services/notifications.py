@@ -157,7 +157,8 @@ def waitlist_expired_text(config: BusinessConfig) -> str:
 
 
 def waitlist_accepted_text(config: BusinessConfig) -> str:
-    return f"{one_line(config.business.name, 80)}: thanks! If you were first, your confirmation text follows in a moment."
+    business = one_line(config.business.name, 80)
+    return f"{business}: thanks! If you were first, your confirmation text follows in a moment."
 
 
 # ---------------------------------------------------------------- the Outlook event (the host's calendar)

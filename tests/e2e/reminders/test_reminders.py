@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from reminder_support import (CHICAGO, CUSTOMER, advance_to, book, cancel, eventually, freeze_at, local, next_monday_morning,
-                              reminder_state, reminders_waiting_for, reschedule, services, texts_to)
+from reminder_support import (CHICAGO, CUSTOMER, advance_to, book, cancel, eventually, freeze_at, local,
+                              next_monday_morning, reminder_state, reminders_waiting_for, reschedule, services,
+                              texts_to)
 
 PHONE = CUSTOMER["phone"]
 MINUTE = timedelta(minutes=1)

@@ -130,3 +130,39 @@ async def test_joining_is_validated_like_the_booking_api(clean_stack, api):
     assert (await api.post("waitlist", json=body)).status_code == 404
     async with httpx.AsyncClient(base_url=stack.host.url("")) as anonymous:  # no function key
         assert (await anonymous.post("waitlist", json=body)).status_code == 401
+
+
+async def test_a_customer_without_a_booking_gets_a_new_one_with_its_confirmation(clean_stack, api):
+    stack = clean_stack
+    wednesday, freed = await _week(stack)
+    cancelled_id = await book(stack, freed)
+    await _join(api, FIRST, local(wednesday, "12:00"), local(wednesday, "16:00"))
+    await cancel(stack, cancelled_id)
+    await eventually(lambda: texts_to(stack, FIRST["phone"], "opened up"))
+
+    assert "If you were first" in await _reply(stack, FIRST["phone"], "Yes!")
+    assert (await _offer_done(stack, cancelled_id))["outcome"] == "taken"
+    [confirmation] = await eventually(lambda: texts_to(stack, FIRST["phone"], "is confirmed for"))
+    assert "2:00 PM" in confirmation
+    from shared.services.contracts import booking_id_for
+    from shared.services.waitlist import entry_id_for, offer_instance_id
+    entry_id = entry_id_for(FIRST["phone"], "plumbing-repair")
+    new_id = booking_id_for("waitlist", f"{offer_instance_id(cancelled_id)}:{entry_id}")
+    booked = (await services().bookings.get(new_id)).value  # booked by the booking saga, claims and all
+    assert (booked.start, booked.status.value, booked.customer.name) == (freed, "confirmed", FIRST["name"])
+
+
+async def test_an_offer_freed_at_night_waits_for_the_morning(clean_stack, api):
+    stack = clean_stack
+    wednesday, freed = await _week(stack)
+    cancelled_id = await book(stack, freed)
+    await _join(api, FIRST, local(wednesday, "08:00"), local(wednesday, "18:00"))
+    from reminder_support import advance_to
+    advance_to(stack, local(wednesday - timedelta(days=2), "22:30"))  # Monday night
+    await cancel(stack, cancelled_id)
+    await asyncio.sleep(1.0)
+    assert texts_to(stack, FIRST["phone"], "opened up") == []  # not at 22:30
+    advance_to(stack, local(wednesday - timedelta(days=1), "07:59"))
+    assert texts_to(stack, FIRST["phone"], "opened up") == []
+    advance_to(stack, local(wednesday - timedelta(days=1), "08:00"))
+    assert await eventually(lambda: texts_to(stack, FIRST["phone"], "opened up"))
