@@ -23,6 +23,8 @@ from datetime import datetime
 from shared.domain.business import BusinessConfig
 from shared.domain.timezones import zone
 from shared.domain.understanding import Understanding, parse, service_catalog
+from shared.domain.understanding.acts import is_instruction_attempt
+from shared.domain.understanding.text import clean_words, split_email
 from shared.errors import ExternalServiceError
 from shared.logs import get_logger
 
@@ -50,7 +52,7 @@ CONTROL_INTENTS = {"speak_to_person", "cancel", "reschedule", "question", "repea
 
 # Words that bend a time or a choice ("the day AFTER the 12th", "BUT not too early", "the NOT so early one");
 # when the parser's phrases leave them out, it read only part of what the caller meant.
-_BENDING = re.compile(r"\b(?:after|before|but|except|not|unless|instead|until|between|week of|day after|day before)\b")
+_BENDING = re.compile(r"\b(?:after|before|but|except|not|unless|until|between|week of|day after|day before)\b")
 
 
 def unsure(u: Understanding, expecting: str | None, text: str = "") -> bool:
@@ -60,9 +62,9 @@ def unsure(u: Understanding, expecting: str | None, text: str = "") -> bool:
     or the thing that was asked for. Unsure: nothing usable, digits only partly heard, or not what was
     asked. Free text (a message to pass along, ``expecting`` None) never needs the model.
     """
-    if expecting is None:
-        return False
-    if u.intent in CONTROL_INTENTS or u.is_emergency:
+    if expecting is None or (text and _aimed_at_the_machine(text)):
+        return False  # free text, or words aimed at the machine: nothing a model should read
+    if u.intent in CONTROL_INTENTS or u.is_emergency or u.corrects:
         return False
     if u.intent == "unknown" or u.partial_digits:
         return True
@@ -80,6 +82,11 @@ def unsure(u: Understanding, expecting: str | None, text: str = "") -> bool:
     if not answered.get(expecting, True):
         return True
     return expecting in ("time", "choice") and _left_out(text, u)
+
+
+def _aimed_at_the_machine(text: str) -> bool:
+    """"Ignore previous instructions...": read by the parser as nothing, and never handed to a model."""
+    return is_instruction_attempt(" ".join(clean_words(split_email(text)[0])))
 
 
 def _left_out(text: str, u: Understanding) -> bool:
