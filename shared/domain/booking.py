@@ -21,7 +21,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from pydantic.alias_generators import to_camel
 
 from shared.domain.claims import DEFAULT_GRANULE, granules, padded_interval
-from shared.domain.phones import InvalidPhoneNumber, check_e164
 from shared.domain.text import MultiLineText, PlainText, SingleLineText
 from shared.domain.timezones import zone
 
@@ -104,6 +103,8 @@ class Customer(CamelModel):
     @field_validator("phone")
     @classmethod
     def _valid_number(cls, value: str | None) -> str | None:
+        # Imported here: phonenumbers' metadata takes ~0.1 s to load, which the app's cold start need not pay.
+        from shared.domain.phones import InvalidPhoneNumber, check_e164
         try:
             return check_e164(value) if value is not None else None
         except InvalidPhoneNumber as exc:
