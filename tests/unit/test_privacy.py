@@ -77,3 +77,11 @@ def test_a_bookings_sagas_are_its_id_and_its_dashed_children_only():
     assert is_saga_of("bk_1", "bk_1") and is_saga_of("bk_1", "bk_1-cancel")
     assert is_saga_of("bk_1", "bk_1-reschedule-abc-v3")
     assert not is_saga_of("bk_1", "bk_12") and not is_saga_of("bk_1", None)
+
+
+def test_a_bookings_reminders_and_waitlist_offer_are_its_follow_ups_not_sagas_of_it():
+    from shared.services.retention import follow_up_ids
+    reminders, offer = follow_up_ids("bk_7f3a")
+    assert (reminders, offer) == ("reminders:bk_7f3a", "waitlist-offer:bk_7f3a")
+    assert not is_saga_of("bk_7f3a", reminders) and not is_saga_of("bk_7f3a", offer)
+    assert follow_up_ids("bk_7f3") != follow_up_ids("bk_7f3a")
