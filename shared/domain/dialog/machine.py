@@ -444,13 +444,13 @@ def _phone_confirm(turn: _Turn, event: Heard, changed: set[str], ctx: DialogCont
     if u.answer == "yes" or u.use_caller_id:
         state.details.phone = state.caller
         return _continue(turn, ctx)
-    if u.answer == "no":
-        state.caller_id_declined = True
-        return turn.ask("phone", "What's the best number to reach you?")
     if u.partial_digits or _digit_words(event.text) >= 4:  # another number, not (yet) understood whole
         state.caller_id_declined = True
         return turn.ask("phone", "Sorry, I didn't get all of that number. Could you say it again, with the area "
                                  "code?")
+    if u.answer == "no":
+        state.caller_id_declined = True
+        return turn.ask("phone", "What's the best number to reach you?")
     if changed:
         return _continue(turn, ctx)
     return _miss(turn, ctx, "Sorry, is the number you're calling from the best one to reach you?")

@@ -446,3 +446,15 @@ def test_a_question_the_caller_keeps_missing_is_never_said_three_times(world):
         w.say("the blue one")  # not an address, every time
     assert max(w.said.count(line) for line in set(w.said) if line.endswith("?")) <= 2
     assert w.state.ended and w.state.outcome == "message_taken"
+
+
+def test_another_number_begun_at_the_caller_id_question_is_asked_for_whole(world):
+    w = world()
+    w.say("my kitchen sink is leaking")
+    w.say("2400 north lincoln avenue 60614")
+    w.say("maria gonzalez")
+    assert w.say("no it's three one two five five five") == [
+        "Sorry, I didn't get all of that number. Could you say it again, with the area code?"]
+    assert w.say("three one two five five five oh one four two") == [
+        "When would be a good time for us to come out?"]
+    assert w.state.details.phone == "+13125550142"
