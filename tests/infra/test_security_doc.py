@@ -7,7 +7,8 @@ import pytest
 from bicep_tree import ROOT
 
 SECURITY = (ROOT / "docs" / "SECURITY.md").read_text()
-TABLES = ("claims", "bookings", "calls", "subscriptions", "optouts")
+TABLES = ("claims", "bookings", "calls", "subscriptions", "optouts", "smsintents", "smsinbound", "ratelimits",
+          "waitlist", "privacyindex")
 ROUTES = ("voice/incoming", "voice/turn", "voice/status", "event-types", "availability", "bookings/{id}/cancel",
           "bookings/{id}/reschedule", "graph/notifications", "graph/lifecycle", "widget", "openapi.json", "health")
 
