@@ -16,8 +16,9 @@ Starts the whole local stack and counts what Azurite cannot meter:
 
 Per-booking cost: ``--bookings`` sequential ``POST /api/bookings`` (each after a ``GET availability`` as a
 widget would do), waited until their sagas end. Purge throughput: ``--rows`` claim rows and a tenth as
-many call states are added, the app clock moves two years on, and one unbounded retention run deletes
-them, the bookings (with index rows) and every finished Durable instance; rows/s and instances/s are
+many call states and idle rate-limit buckets are added, the app clock moves two years on, and one unbounded
+retention run deletes them, the bookings (with index rows, reminders and sagas), the bookings' SMS intents
+and inbound records, and every finished Durable instance; rows/s and instances/s are
 the counts over each step's seconds. Figures go in docs/PERFORMANCE.md ("Retention and per-booking cost").
 """
 
@@ -155,6 +156,10 @@ async def seed_rows(services, rows: int) -> None:
                                         "booking", now=start)
     for n in range(rows // 10):
         await services.calls.create(f"CAbench{n:06d}", {"dialog": {"caller": "+13125550100", "turns": 3}})
+    from shared.adapters.store_ratelimits import Limit, TableTokenBuckets
+    buckets, limit = TableTokenBuckets(services.settings), Limit("bench", 5.0, 10)
+    for n in range(rows // 10):
+        await buckets.take(limit, f"198.51.{n // 250}.{n % 250}", start.timestamp())
 
 
 async def purge(stack, rows: int) -> dict:
@@ -181,6 +186,8 @@ async def purge(stack, rows: int) -> dict:
         "table_rows_per_s": round(table_rows / max(table_seconds, 1e-9)),
         "bookings_per_s": round(deleted.get("bookings", 0) / max(seconds.get("bookings", 0), 1e-9), 1),
         "instances_per_s": round(deleted.get("instances", 0) / max(durable_seconds, 1e-9), 1),
+        "ratelimit_rows_per_s": round(deleted.get("ratelimits", 0) / max(seconds.get("ratelimits", 0), 1e-9)),
+        "sms_intent_rows_per_s": round(deleted.get("sms_intents", 0) / max(seconds.get("sms_intents", 0), 1e-9)),
     }
 
 
@@ -197,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     app_tables, durable_tables = TableCounter(), TableCounter()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, load {load:.2f}; "
-          f"{bookings} bookings, {rows} claim rows + {rows // 10} call states to purge")
+          f"{bookings} bookings, {rows} claim rows + {rows // 10} call states + {rows // 10} rate-limit buckets to purge")
     with LocalStack(table_prefix="bench" + uuid.uuid4().hex[:6]) as stack:
         instrument(urlsplit(stack.azurite.table_endpoint).port, app_tables, durable_tables)
 
