@@ -176,13 +176,19 @@ async def _slot_is_free(services, host_id: str, start: datetime, end: datetime, 
     return not claims
 
 
-async def _current_booking_later(services, entry: dict[str, Any], start: datetime) -> tuple[bool, bool]:
+def _can_book_anew(event_type, entry: dict[str, Any]) -> bool:
+    """The entry carries every customer field a new booking of this event type needs."""
+    from pydantic.alias_generators import to_camel
+    return all(entry["customer"].get(to_camel(name)) for name in event_type.required_fields)
+
+
+async def _current_booking_later(services, event_type, entry: dict[str, Any], start: datetime) -> tuple[bool, bool]:
     """(may be offered, would move a booking): an entry with a live booking only takes an earlier time."""
     if not entry.get("bookingId"):
         return True, False
     stored = await services.bookings.get(entry["bookingId"])
     if stored is None or stored.value.status is not BookingStatus.CONFIRMED:
-        return bool(entry["customer"].get("name")), False  # their booking is gone: book anew if we can
+        return _can_book_anew(event_type, entry), False  # their booking is gone: book anew if we can
     return stored.value.start > start, True
 
 
@@ -204,7 +210,7 @@ async def _matching_entries(services, booking, now: datetime) -> list[tuple[dict
             continue
         if entry.get("bookingId") == booking.id or not _routing_allows(config, event_type, entry, booking.host_id):
             continue
-        allowed, moves = await _current_booking_later(services, entry, booking.start)
+        allowed, moves = await _current_booking_later(services, event_type, entry, booking.start)
         if not allowed or await services.opt_outs.is_opted_out(entry["phone"]):
             continue
         found.append((entry, moves))
