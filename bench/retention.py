@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     app_tables, durable_tables = TableCounter(), TableCounter()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, load {load:.2f}; "
-          f"{bookings} bookings, {rows} claim rows + {rows // 10} call states + {rows // 10} rate-limit buckets to purge")
+          f"{bookings} bookings, {rows} claim rows + {rows // 10} call states and rate-limit buckets each to purge")
     with LocalStack(table_prefix="bench" + uuid.uuid4().hex[:6]) as stack:
         instrument(urlsplit(stack.azurite.table_endpoint).port, app_tables, durable_tables)
 

@@ -17,7 +17,8 @@ States: ``sending`` (the gateway may or may not have it) and ``accepted`` (with 
 An attempt the gateway definitely refused deletes the row, so the next attempt starts afresh.
 An accepted text also gets a row in partition ``message`` keyed by the hash of the gateway's message id and
 naming the text's key, so a delivery report (which carries only the message id) finds its booking.
-Retention deletes both kinds ``RETENTION__SMS_INTENT_DAYS`` after they were written (:meth:`SmsIntentStore.purge_before`).
+Retention deletes both kinds ``RETENTION__SMS_INTENT_DAYS`` after they were written
+(:meth:`SmsIntentStore.purge_before`).
 """
 
 from __future__ import annotations
@@ -154,8 +155,9 @@ class SmsIntentStore:
         table = await get_table(self._settings, TABLE)
         deleted = 0
         with translated_errors("purge SMS intents"):
-            async for row in table.query_entities("FirstSent lt @before or At lt @before", parameters={"before": before},
-                                                  select=["PartitionKey", "RowKey"], results_per_page=min(limit, 1000)):
+            async for row in table.query_entities("FirstSent lt @before or At lt @before",
+                                                  parameters={"before": before}, select=["PartitionKey", "RowKey"],
+                                                  results_per_page=min(limit, 1000)):
                 try:
                     await table.delete_entity(row["PartitionKey"], row["RowKey"])
                 except ResourceNotFoundError:

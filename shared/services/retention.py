@@ -9,9 +9,9 @@ What goes, and when (the ``RETENTION__*`` settings; docs/SECURITY.md explains th
 | Idempotency-Key records | ``idempotency_days`` after first use | ``CreatedAt lt <cutoff>`` in ``idem:`` partitions |
 | Graph subscription records never renewed | ``subscription_days`` after expiry | one small partition |
 | bookings, index rows, sagas' history | ``booking_days`` after the appointment | ``End lt <cutoff>``; sagas by id |
-| reminder and waitlist-offer orchestrations of a booking | with the booking | ``reminders:<id>``, ``waitlist-offer:<id>`` |
+| a booking's reminders and waitlist offer | with the booking | ``reminders:<id>``, ``waitlist-offer:<id>`` |
 | SMS outbox intents and message-id rows | ``sms_intent_days`` after sending | ``FirstSent`` / ``At lt <cutoff>`` |
-| inbound SMS claims, pending ``C`` questions, do-once markers | ``sms_inbound_days`` | ``ReceivedAt`` / ``ExpiresAt`` / ``At`` |
+| inbound SMS claims, pending ``C``, once markers | ``sms_inbound_days`` | ``ReceivedAt``/``ExpiresAt``/``At`` |
 | shared rate-limit buckets | ``ratelimit_days`` after last use | ``At lt <cutoff>`` (epoch seconds) |
 | waitlist entries and offers | at the entry's expiry; an offer a day after it lapsed | ``KeepUntil lt <now>`` |
 | any other finished orchestration's history | ``durable_days`` after creation | the client's purge by time and status |
