@@ -246,10 +246,13 @@ async def erase_person(services, client, phone: str | None, email: str | None) -
     running = {instance["bookingId"] for instance in person.instances
                if instance["runtimeStatus"] not in TERMINAL and instance.get("kind", "saga") == "saga"}
     for instance in person.instances:
-        if instance.get("kind") == "reminders" and instance["runtimeStatus"] not in TERMINAL:
-            instance["runtimeStatus"] = await _terminated(client, instance["instanceId"])
-        if instance["runtimeStatus"] not in TERMINAL:
-            report["pending"].append({"instanceId": instance["instanceId"], "runtimeStatus": instance["runtimeStatus"],
+        runtime = instance["runtimeStatus"]
+        if instance.get("kind") == "reminders" and runtime not in TERMINAL and instance["bookingId"] not in running:
+            # Its booking is erased now, so it could only text a number that is gone; a booking whose saga
+            # still runs keeps its reminders until then (the saga would start them again anyway).
+            runtime = await _terminated(client, instance["instanceId"])
+        if runtime not in TERMINAL:
+            report["pending"].append({"instanceId": instance["instanceId"], "runtimeStatus": runtime,
                                       "reason": "still running; ask again once it has finished"})
             continue
         purged = await client.purge_instance_history(instance["instanceId"])
