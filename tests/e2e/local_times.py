@@ -32,7 +32,12 @@ def resolve(name: str, *, after: datetime | None = None, zone: ZoneInfo = BUSINE
     """The UTC instant of the named moment next after ``after`` (real now); None for ``real``."""
     if name == "real":
         return None
-    day_name, wall = MOMENTS[name]
+    return next_wall(*MOMENTS[name], after=after, zone=zone)
+
+
+def next_wall(day_name: str, wall: str, *, after: datetime | None = None,
+              zone: ZoneInfo = BUSINESS_ZONE) -> datetime:
+    """The next ``wall`` clock time ("07:26") on ``day_name`` ("wed", or "dst-sunday") after ``after``, in UTC."""
     after = (after or datetime.now(UTC)).astimezone(zone)
     clock = time.fromisoformat(wall)
     days = _dst_sundays(after.date(), zone) if day_name == "dst-sunday" else _weekdays(after.date(), day_name)
@@ -40,7 +45,7 @@ def resolve(name: str, *, after: datetime | None = None, zone: ZoneInfo = BUSINE
         moment = datetime.combine(day, clock, tzinfo=zone)
         if moment > after + timedelta(minutes=5):
             return moment.astimezone(UTC)
-    raise AssertionError(f"no {name} moment found after {after}")
+    raise AssertionError(f"no {day_name} {wall} found after {after}")
 
 
 def _weekdays(start: date, weekday: str):

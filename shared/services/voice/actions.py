@@ -45,6 +45,7 @@ MAIL_BUDGET_SECONDS = 4.0
 ACTIONS_BUDGET_SECONDS = 8.0  # all actions of one webhook together, counted from the webhook's start
 MIN_BUDGET_SECONDS = 0.2
 SEARCH_HORIZON = timedelta(days=14)
+OFFER_KEEPS_FOR = timedelta(minutes=10)  # an offered time still keeps the notice this long after it was said
 TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
 
 
@@ -95,12 +96,15 @@ class ActionRunner:
         context = RoutingContext(postal_code=action.postal_code)
         horizon = min(event_type.maximum_advance, SEARCH_HORIZON if not action.urgent else event_type.maximum_advance)
         start, end = search_window(action.times, self.now, horizon)
+        # Times are offered as they will be when the caller picks one: a time that falls inside the minimum
+        # notice while the caller thinks it over would otherwise be refused at the hold ("just taken").
+        as_of = self.now + OFFER_KEEPS_FOR
         if end > start:  # the caller's own window first: usually a day or two, cheap to read
-            result = await self.availability.slots(event_type, start, end, context=context, now=self.now)
+            result = await self.availability.slots(event_type, start, end, context=context, now=as_of)
             if (found := fitting(action.times, result.slots, action.exclude, time_zone)) is not None:
                 return found
         result = await self.availability.slots(event_type, self.now, self.now + horizon, context=context,
-                                               now=self.now)
+                                               now=as_of)
         return widened(action.times, result.slots, action.exclude, start, time_zone)
 
     # ------------------------------------------------------------ holds (the booking saga)

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 from dev.phone import CallScript, place_call
 from voice_support import (CALLER, DANA, PRIYA, appointments, eventually, events, graph_time, local, record_of,
-                           restart_host, sagas_of, said, services, settle, spoken_day, stored_booking, texts_to)
+                           sagas_of, said, services, settle, spoken_day, stored_booking, texts_to)
 
 UTC = timezone.utc
 
@@ -236,25 +236,3 @@ async def test_a_caller_too_slow_at_the_read_back_is_offered_the_time_again(clea
     assert [r["outcome"] for r in results] == ["expired", "confirmed"]
     [event] = frontdesk_events(stack)
     assert graph_time(event["start"]) == datetime.fromisoformat(expired["booking"]["start"])
-
-
-async def test_a_restarted_host_picks_the_call_up_where_it_left_off(clean_stack, phone, receptionist):
-    stack = clean_stack
-    call = await place_call(phone, CallScript([
-        "hi, my bathroom faucet is dripping",
-        "2400 north lincoln avenue 60614",
-        "eli shaw",
-        "yes",
-        "as soon as possible",
-    ], hang_up=False))
-    offer = call.said[-1]
-    assert offer.startswith("I have")
-
-    restart_host(stack)  # the instance that answered so far is gone
-    for line in ("the first one", "yes", "no"):
-        await call.say(line)
-    await call.hang_up()
-    [result] = await settle(stack, call)
-
-    assert result["outcome"] == "confirmed"
-    assert "for Eli Shaw" in " ".join(call.said) and len(frontdesk_events(stack)) == 1

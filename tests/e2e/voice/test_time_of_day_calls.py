@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from local_times import ALL
+from local_times import ALL, next_wall
 from voice_support import events, graph_time, local, restart_host, settle, spoken_clock, spoken_day
 
 from dev.phone import CallScript, place_call
@@ -85,3 +85,26 @@ async def test_a_restarted_host_books_the_time_the_caller_was_offered(local_time
     event = booked_event(clean_stack, business, result)
     assert spoken_clock(graph_time(event["start"])) in offer
     assert_keeps_the_rules(business, event, result["booking"]["hostId"], local_time)
+
+
+async def test_a_caller_who_takes_minutes_to_choose_still_gets_the_earliest_time_offered(clean_stack, phone,
+                                                                                       business):
+    """At 07:26 a plumbing repair needs two hours' notice: 9:30 would be the earliest start this minute and
+    too soon six minutes later. The caller thinks it over for six minutes: the time they were offered must
+    still be theirs, not 'just taken' (the first release lost this hold whenever the offer and the hold
+    were a few minutes apart: two clocks that disagreed in the tests, a slow caller in production)."""
+    clean_stack.host.clock.travel_to(next_wall("wed", "07:26"))
+    call = await place_call(phone, CallScript(FAUCET, hang_up=False))
+    offer = call.said[-1]
+    assert offer.startswith("I have today at")
+
+    clean_stack.host.clock.advance(timedelta(minutes=6))
+    for line in ("the first one", "yes", "no"):
+        await call.say(line)
+    await call.hang_up()
+    [result] = await settle(clean_stack, call)
+
+    assert "I'm sorry, that time was just taken." not in call.said
+    assert result["outcome"] == "confirmed"
+    booked = graph_time(booked_event(clean_stack, business, result)["start"])
+    assert spoken_clock(booked) in offer
