@@ -66,6 +66,14 @@ def _sender_e164(raw: str | None) -> str | None:
         return None
 
 
+def _offer_answerer(client):
+    """Take a YES to a waitlist offer through the offer's orchestration (``waitlist.handle_waitlist_reply``)."""
+    async def answer_offer(sender: str, text: str) -> str | None:
+        from shared.services import waitlist
+        return await waitlist.handle_waitlist_reply(_services(), sender, text, client)
+    return answer_offer
+
+
 def _cancel_starter(client):
     """Start the cancel saga exactly as ``POST /api/bookings/{id}/cancel`` does (same instance id and input)."""
     async def start_cancel(booking, reason: str) -> None:
@@ -99,7 +107,7 @@ async def sms_twilio_incoming(req: func.HttpRequest, client: df.DurableOrchestra
         return twiml(None)
     message = InboundText("twilio", form["MessageSid"], sender, form.get("Body", ""), clock.now())
     try:
-        reply = await InboundSms(_services()).receive(message, _cancel_starter(client))
+        reply = await InboundSms(_services()).receive(message, _cancel_starter(client), _offer_answerer(client))
     except Exception:
         log.exception("inbound text from %s could not be handled", mask_phone(sender))
         return func.HttpResponse(status_code=500)
@@ -222,7 +230,7 @@ async def _acs_event(event: dict, client) -> None:
         return
     message = InboundText("acs", str(message_id), sender, str(data.get("message") or ""),
                           _event_time(event) or clock.now())
-    reply = await inbound.receive(message, _cancel_starter(client))
+    reply = await inbound.receive(message, _cancel_starter(client), _offer_answerer(client))
     if reply:
         await _reply_by_acs(sender, reply, message.message_id)
 

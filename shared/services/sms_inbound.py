@@ -42,12 +42,14 @@ from shared.domain.booking import Booking, BookingStatus
 from shared.errors import ExternalServiceError
 from shared.logs import get_logger, log_context, mask_phone
 from shared.ports import MailMessage
+from shared.services import waitlist
 
 log = get_logger(__name__)
 
 Provider = Literal["twilio", "acs"]
 Command = Literal["opt_out", "opt_in", "help", "cancel", "yes", "reschedule", "text"]
 StartCancel = Callable[[Booking, str], Awaitable[None]]
+AnswerOffer = Callable[[str, str], Awaitable[str | None]]  # (sender, text) -> reply to a waitlist offer, or None
 
 HELP_WORDS = frozenset({"HELP", "INFO"})
 CANCEL_WORDS = frozenset({"C"})
@@ -253,20 +255,26 @@ class InboundSms:
         self.ledger = ledger or SmsInboundLedger(services.settings)
         self.intents = intents or SmsIntentStore(services.settings)
 
-    async def receive(self, message: InboundText, start_cancel: StartCancel) -> str | None:
-        """Act on one inbound text once; the reply to send back, or None. Repeats change nothing (None)."""
+    async def receive(self, message: InboundText, start_cancel: StartCancel,
+                      answer_offer: AnswerOffer | None = None) -> str | None:
+        """Act on one inbound text once; the reply to send back, or None. Repeats change nothing (None).
+
+        ``answer_offer`` takes a YES to a freed time offered from the waitlist (``waitlist.handle_waitlist_reply``
+        with the trigger's durable client); an open offer wins over a pending cancel question.
+        """
         with log_context(sms_message_id=message.message_id):
             if not await self.ledger.claim(message.provider, message.message_id, now=clock.now()):
                 log.info("inbound text %s from %s was already handled", message.message_id,
                          mask_phone(message.sender))
                 return None
             try:
-                return await self._act(message, start_cancel)
+                return await self._act(message, start_cancel, answer_offer)
             except BaseException:
                 await self.ledger.release(message.provider, message.message_id)
                 raise
 
-    async def _act(self, message: InboundText, start_cancel: StartCancel) -> str | None:
+    async def _act(self, message: InboundText, start_cancel: StartCancel,
+                   answer_offer: AnswerOffer | None) -> str | None:
         services, config = self.services, self.services.business
         command = classify(message.text)
         await services.opt_outs.apply_inbound(message.sender, message.text, provider=message.provider,
@@ -277,10 +285,15 @@ class InboundSms:
         if command == "help":
             return help_text(config)
         now = clock.now()
+        accepts_offer = answer_offer is not None and waitlist.is_acceptance(message.text)
+        if accepts_offer and await waitlist.has_open_offer(services, message.sender, now):
+            return await answer_offer(message.sender, message.text)
         if is_confirmation(message.text):
             done = await self._confirm_cancel(message, now, start_cancel)
-            if done is not None or command == "yes":
+            if done is not None:
                 return done or None
+            if command == "yes":  # no question pending: a late YES to an offer hears it was taken or expired
+                return await answer_offer(message.sender, message.text) if accepts_offer else None
         stored = await services.bookings.find_by_phone(message.sender)
         booking = next_upcoming([item.value for item in stored], now)
         if booking is None:
