@@ -6,7 +6,7 @@ Then it rings the receptionist with the terminal phone (``dev.phone``: signed Tw
 caller with a leaking sink, prints the conversation, and shows what the call produced where people
 look: the technician's Outlook event, the caller's text message, the Dynamics 365 appointment and
 the owner's e-mail. Everything shuts down at the end. Exit status 0 means the stack came up healthy
-and the call ended in a confirmed booking.
+and the call ended in a confirmed booking, which the caller then cancels by texting C twice (two-way SMS).
 """
 
 from __future__ import annotations
@@ -114,6 +114,32 @@ def show_call(stack, call, results: list[dict]) -> bool:
     return True
 
 
+def cancel_by_text(stack, call, results: list[dict]) -> bool:
+    """The caller changes their mind: texts C, is asked to confirm, texts C again; the visit is cancelled
+    everywhere (Outlook, Dynamics, a text back) through the same cancel saga as the API."""
+    booking = next((r["booking"] for r in results if r.get("outcome") == "confirmed"), None)
+    if booking is None:
+        return False
+    section("Later, the caller texts C to cancel (Twilio's signed inbound webhook)")
+    for body in ("C", "C"):
+        answer = stack.twilio.text(call.caller, body)
+        print(f"  Caller: {body}")
+        for reply in answer["replies"]:
+            print(wrapped(f"Frontdesk: {reply}", "  "))
+    status = stack.host.wait_for_instance(f"{booking['id']}-cancel", timeout=60)
+    cancelled = status is not None and status.runtime_status.value == "Completed"
+    mailbox = booking.get("outlookMailbox") or ""
+    left = [e for e in stack.graph.events(mailbox) if e.get("transactionId")] if mailbox else []
+    print(f"  cancel saga: {status.runtime_status.value if status else 'not started'}; "
+          f"Outlook events left for the visit: {len(left)}")
+    for appointment in stack.dataverse.records("appointments"):
+        print(f"  Dynamics appointment state: {'Canceled' if appointment.get('statecode') == 2 else 'Open'}")
+    texts = [t for t in stack.acs.outbox() if t.get("to") == call.caller]
+    if texts:
+        print(wrapped(f"Text to the caller: {texts[-1]['message']}", "  "))
+    return cancelled and not left
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m dev.demo", description=__doc__.split("\n")[0])
     parser.add_argument("--at", metavar="'DAY HH:MM'", type=local_moment, default=None,
@@ -162,8 +188,9 @@ def main(argv: list[str] | None = None) -> int:
             print(describe_function(info))
         call, results = asyncio.run(place_demo_call(stack))
         booked = show_call(stack, call, results)
+        cancelled = booked and cancel_by_text(stack, call, results)
     print("\nLocal stack stopped.")
-    return 0 if status == 200 and booked else 1
+    return 0 if status == 200 and booked and cancelled else 1
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""`make demo` as a newcomer runs it: a fresh local stack in its own process, one call, a confirmed booking.
+"""`make demo` as a newcomer runs it: a fresh local stack in its own process, one call, a confirmed booking,
+then the caller cancelling it by text.
 
 Run at a fixed local time (before opening on a Wednesday, so the caller hears the office is closed and
 is still booked) and on the real clock, whatever hour CI starts at.
@@ -25,6 +26,11 @@ def test_the_demo_books_the_call_and_shows_where_it_landed(at):
     assert "You're all set for" in out
     for section in ("== Outlook:", "== Text message", "== Dynamics 365 appointment", "== E-mail to the owner"):
         assert section in out
+    # Then the caller cancels by texting C twice: gone from Outlook, cancelled in Dynamics, told by text.
+    after = out.split("Later, the caller texts C to cancel", 1)[1]
+    assert "Reply C again to confirm cancelling" in after
+    assert "Outlook events left for the visit: 0" in after and "Dynamics appointment state: Canceled" in after
+    assert "has been cancelled" in after
     if at:
         assert "The clock reads Wednesday 07:30 in Chicago." in out
         assert "Our office is closed right now" in out
