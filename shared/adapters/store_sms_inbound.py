@@ -89,6 +89,8 @@ class SmsInboundLedger:
                 row = await table.get_entity(*self._confirm_keys(e164))
             except ResourceNotFoundError:
                 return None
+        if row.get("Taken"):  # consumed; only its deletion was left undone
+            return None
         return PendingCancel(row["BookingId"], row.get("AskedBy", ""), as_utc(row["ExpiresAt"]))
 
     async def ask_cancel(self, e164: str, pending: PendingCancel) -> None:
@@ -110,11 +112,15 @@ class SmsInboundLedger:
         with translated_errors("consume a pending cancellation"):
             try:
                 entity = await table.get_entity(partition, row)
-                # Deleting a missing row succeeds, so the ETag decides who consumed it.
-                await table.delete_entity(partition, row, etag=entity.metadata["etag"],
-                                          match_condition=MatchConditions.IfNotModified)
+                if entity.get("Taken"):
+                    return False
+                # The SDK reports deleting a row that is already gone as success, even with If-Match, so the
+                # claim is an ETag-checked update (404 and 412 do raise): only one caller's update can win.
+                await table.update_entity({"PartitionKey": partition, "RowKey": row, "Taken": True},
+                                          etag=entity.metadata["etag"], match_condition=MatchConditions.IfNotModified)
             except (ResourceNotFoundError, ResourceModifiedError):
                 return False
+            await table.delete_entity(partition, row)
         return True
 
     async def forget_cancel(self, e164: str) -> None:
