@@ -23,7 +23,7 @@ import re
 from datetime import datetime, timedelta
 
 from shared.domain.business import EventType
-from shared.domain.dialog.model import (Action, BookedJob, CallState, CheckHold, ConfirmHold, DialEnded,
+from shared.domain.dialog.model import (Action, BookedJob, BookingsFound, CallState, ChangeUpdate, CheckHold, ConfirmHold, DialEnded,
                                         DialogContext, Event, FindSlots, Hangup, Heard, Hold, HoldUpdate, HungUp,
                                         Listen, Offer, PlaceHold, Poll, Redirect, ReleaseHold, Silence, SlotsFound,
                                         Stage, Step, TakeMessage, Transfer)
@@ -133,7 +133,7 @@ def advance(state: CallState, event: Event, ctx: DialogContext) -> Step:
         return turn.hangup() if not isinstance(event, HungUp) else turn._step(Hangup())
     if isinstance(event, HungUp):
         return _hung_up(turn)
-    if isinstance(event, (Heard, Silence)) and state.stage not in ("holding", "confirming"):  # redirects don't count
+    if isinstance(event, (Heard, Silence)) and state.stage not in ("holding", "confirming", "change_moving"):  # redirects don't count
         state.turns += 1
         if state.turns > MAX_TURNS:
             return _give_up(turn, ctx, "the call went on without reaching an outcome")
@@ -144,11 +144,17 @@ def advance(state: CallState, event: Event, ctx: DialogContext) -> Step:
     if isinstance(event, Poll):
         return _poll(turn, ctx)
     if isinstance(event, SlotsFound):
+        if state.mode == "change" and state.change is not None:
+            return _changes().slots_found(turn, event, ctx)
         return _slots_found(turn, event, ctx)
     if isinstance(event, HoldUpdate):
         return _hold_update(turn, event, ctx)
     if isinstance(event, DialEnded):
         return _dial_ended(turn, event, ctx)
+    if isinstance(event, BookingsFound):
+        return _changes().found(turn, event, ctx)
+    if isinstance(event, ChangeUpdate):
+        return _changes().updated(turn, event, ctx)
     raise TypeError(f"unknown dialog event {event!r}")
 
 
@@ -159,7 +165,7 @@ def _heard(turn: _Turn, event: Heard, ctx: DialogContext) -> Step:
     event = Heard(event.text, u)
     if event.text.strip():
         state.heard = (state.heard + [event.text.strip()[:300]])[-HEARD_KEPT:]
-    if state.stage in ("holding", "confirming"):
+    if state.stage in ("holding", "confirming", "change_moving"):
         return _poll(turn, ctx)  # speech while we wait for the saga changes nothing
     if u.gas_smell and not state.gas_warned:
         state.gas_warned = True
@@ -184,8 +190,9 @@ def _heard(turn: _Turn, event: Heard, ctx: DialogContext) -> Step:
 
     if u.intent == "speak_to_person":
         return _to_a_person(turn, ctx, "asked to speak with someone")
-    if u.intent in ("cancel", "reschedule") and state.stage in ("need", "anything_else"):
-        return _to_a_person(turn, ctx, f"wants to {u.intent} an existing appointment")
+    if u.intent in ("cancel", "reschedule", "status") and state.stage in ("need", "anything_else") \
+            and state.mode != "message":
+        return _changes().begin(turn, u.intent, ctx)
     if u.intent == "repeat":
         return turn.ask(state.stage, state.prompt or "How can I help you today?")
     if u.intent == "wait":
@@ -194,6 +201,8 @@ def _heard(turn: _Turn, event: Heard, ctx: DialogContext) -> Step:
         return _goodbye(turn, ctx)
     if state.stage in ("need", "anything_else") and _MESSAGE.search(event.text) and not u.event_type:
         return _to_message(turn, ctx, "asked to leave a message", auto_body=False)
+    if state.mode == "change":
+        return _changes().heard(turn, event, ctx)
     if state.stage == "anything_else" and state.mode == "booking" and _another_job(u, ctx):
         _next_booking(state)
     if (u.not_offered and not u.event_type and state.mode == "booking" and state.details.event_type is None
@@ -762,11 +771,14 @@ def _hold_action(state: CallState) -> PlaceHold:
 def _poll(turn: _Turn, ctx: DialogContext) -> Step:
     state = turn.state
     hold = state.hold
+    if state.stage == "change_moving" and state.change is not None and state.change.running:
+        return _changes().poll(turn, ctx)
     if state.stage in ("holding", "confirming") and hold is not None:
         if state.stage == "holding" and not hold.started:
             return turn.act(_hold_action(state)).waiting()
         return turn.act(CheckHold(hold.key, confirming=state.stage == "confirming")).waiting()
-    return turn.ask(state.stage if state.stage in _STAGES else "need", state.prompt or "How can I help you today?")
+    asking = state.stage in _STAGES or (state.stage.startswith("change_") and state.stage != "change_moving")
+    return turn.ask(state.stage if asking else "need", state.prompt or "How can I help you today?")
 
 
 def _hold_update(turn: _Turn, event: HoldUpdate, ctx: DialogContext) -> Step:
@@ -944,7 +956,7 @@ def _hung_up(turn: _Turn) -> Step:
 
 def _silence(turn: _Turn, ctx: DialogContext) -> Step:
     state = turn.state
-    if state.stage in ("holding", "confirming"):
+    if state.stage in ("holding", "confirming", "change_moving"):
         return _poll(turn, ctx)
     if state.stage == "anything_else":
         return _goodbye(turn, ctx)
@@ -1057,6 +1069,12 @@ def _event_type(state: CallState, ctx: DialogContext, default: object = ...) -> 
             raise LookupError("no event type chosen yet")
         return default  # type: ignore[return-value]
     return ctx.config.event_type(key)
+
+
+def _changes():
+    """The calls about an existing booking (imported late: that module builds on this one)."""
+    from shared.domain.dialog import changes
+    return changes
 
 
 def _merge(existing: list[datetime], more: list[datetime]) -> list[datetime]:

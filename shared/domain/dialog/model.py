@@ -27,9 +27,12 @@ from shared.domain.understanding import Expecting, TimePreference, Understanding
 
 Stage = Literal["need", "address", "postal_code", "name", "phone_confirm", "phone", "email", "time", "offer",
                 "holding", "readback", "confirming", "anything_else", "second_visit", "message", "transferring",
-                "ended"]
-Mode = Literal["booking", "message"]
-Outcome = Literal["booked", "message_taken", "transferred", "abandoned", "failed"]
+                "ended", "change_lookup", "change_which", "change_verify", "change_confirm", "change_time",
+                "change_offer", "change_moving"]
+Mode = Literal["booking", "message", "change"]
+Outcome = Literal["booked", "changed", "message_taken", "transferred", "abandoned", "failed"]
+ChangeIntent = Literal["cancel", "reschedule", "status"]
+LookupKind = Literal["caller_id", "reference", "phone"]
 HoldStatus = Literal["placing", "held", "confirming", "confirmed", "released"]
 
 # What each listening stage asks the parser to expect.
@@ -37,6 +40,8 @@ EXPECTING: dict[str, Expecting | None] = {
     "need": "need", "address": "address", "postal_code": "postal_code", "name": "name", "phone_confirm": "confirm",
     "phone": "phone", "email": "email", "time": "time", "offer": "choice", "readback": "confirm",
     "anything_else": "need", "second_visit": "confirm", "message": None,
+    "change_lookup": None, "change_which": "choice", "change_verify": "postal_code", "change_confirm": "confirm",
+    "change_time": "time", "change_offer": "choice",
 }
 
 
@@ -83,6 +88,54 @@ class Hold(_State):
     replaces: str | None = None  # key of an earlier hold of this call that must end first
 
 
+class FoundBooking(_State):
+    """An upcoming booking of the caller's, as the receptionist may use it (never the address)."""
+
+    booking_id: str
+    event_type: str
+    start: UtcDatetime
+    end: UtcDatetime
+    status: str
+    version: int = 0
+    technician: str | None = None  # the host's first name
+    zip_digest: str | None = None  # see :func:`zip_digest`: checks a ZIP said without keeping the booking's
+    locked: bool = False  # phone self-service is locked (wrong ZIP codes)
+
+
+class Change(_State):
+    """A call about an existing booking: what the caller wants, what was found and what was verified.
+
+    ``identified``: how the booking was found (the caller id, its reference, a number said); ``verified``:
+    a second factor (the ZIP code of the service address, or the reference on top of the caller id) was
+    given for the chosen booking. Nothing is changed before it is.
+    """
+
+    intent: ChangeIntent
+    identified: LookupKind | None = None
+    lookups: list[str] = Field(default_factory=list)  # lookups done, by kind
+    bookings: list[FoundBooking] = Field(default_factory=list)
+    chosen: str | None = None
+    verified: bool = False
+    zip_misses: int = 0
+    new_start: UtcDatetime | None = None
+    new_end: UtcDatetime | None = None
+    running: bool = False  # the cancel or reschedule saga has been asked for
+    done: list[str] = Field(default_factory=list)  # booking ids changed in this call (never changed twice)
+
+    @property
+    def booking(self) -> "FoundBooking | None":
+        return next((found for found in self.bookings if found.booking_id == self.chosen), None)
+
+
+def zip_digest(booking_id: str, postal_code: str | None) -> str | None:
+    """A booking's ZIP code as the call state keeps it: salted by the booking id, first five digits only."""
+    import hashlib
+    digits = "".join(ch for ch in (postal_code or "") if ch.isdigit())[:5]
+    if len(digits) != 5:
+        return None
+    return hashlib.sha256(f"{booking_id}|{digits}".encode()).hexdigest()[:32]
+
+
 class CallState(_State):
     """One call, as stored between webhooks."""
 
@@ -116,6 +169,7 @@ class CallState(_State):
     asked: dict[str, int] = Field(default_factory=dict)  # question -> times said this call (never a third time)
     callback_note: str | None = None  # another number the caller said that could not be read, for the office
     carried_digits: str | None = None  # digits of a phone number or ZIP said so far, joined with the next ones
+    change: Change | None = None  # a call about an existing booking (cancel, move, when is it)
     ended: bool = False
 
     @property
@@ -181,7 +235,28 @@ class HungUp:
     """The call ended (Twilio's status callback)."""
 
 
-Event = Union[Heard, Silence, Poll, SlotsFound, HoldUpdate, DialEnded, HungUp]
+@dataclass(frozen=True, slots=True)
+class BookingsFound:
+    """The answer to :class:`FindBookings`: the upcoming bookings found (soonest first)."""
+
+    kind: str
+    bookings: tuple[FoundBooking, ...]
+    failed: bool = False
+
+
+ChangeStatus = Literal["pending", "done", "conflict", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeUpdate:
+    """Where a cancel or a move of ``booking_id`` stands (the answer to :class:`ChangeBooking`)."""
+
+    booking_id: str
+    status: ChangeStatus
+    reason: str | None = None
+
+
+Event = Union[Heard, Silence, Poll, SlotsFound, HoldUpdate, DialEnded, HungUp, BookingsFound, ChangeUpdate]
 
 
 # ---------------------------------------------------------------- actions
@@ -196,6 +271,7 @@ class FindSlots:
     postal_code: str | None = None
     exclude: tuple[datetime, ...] = ()
     urgent: bool = False
+    booking_id: str | None = None  # a move: that booking's routing, its own time not counted as taken
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,7 +323,39 @@ class TakeMessage:
     heard: tuple[str, ...] = ()
 
 
-Action = Union[FindSlots, PlaceHold, CheckHold, ConfirmHold, ReleaseHold, TakeMessage]
+@dataclass(frozen=True, slots=True)
+class FindBookings:
+    """Find the caller's upcoming bookings by ``kind`` (answered by :class:`BookingsFound`): the caller id
+    or a number said (E.164, through the hashed phone index), or a booking reference (its id)."""
+
+    kind: LookupKind
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeBooking:
+    """Cancel ``booking_id``, or move it to ``start`` (answered by :class:`ChangeUpdate`); ``version`` is the
+    booking's version when found (the move's saga id, as the API's). ``first``: ask for it; else read how
+    the saga asked for earlier stands."""
+
+    kind: Literal["cancel", "reschedule"]
+    booking_id: str
+    version: int
+    start: datetime | None = None
+    first: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class LockSelfService:
+    """Wrong ZIP codes: lock ``booking_id``'s phone self-service for a while and tell the owner."""
+
+    booking_id: str
+    caller: str | None
+    reason: str
+
+
+Action = Union[FindSlots, PlaceHold, CheckHold, ConfirmHold, ReleaseHold, TakeMessage, FindBookings, ChangeBooking,
+               LockSelfService]
 
 
 # ---------------------------------------------------------------- how a turn ends

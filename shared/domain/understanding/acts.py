@@ -133,6 +133,12 @@ _CANCEL = rx(r"cancel(?:l?ing|l?ed)?(?: (?:my|the|our|this|that|an)? ?(?:appoint
 _RESCHEDULE = rx(r"re ?schedul(?:e|ing)|(?:move|change|push|switch|shift|bump) (?:my|the|our) (?:appointment|booking"
                  r"|visit|service call|reservation)|(?:move|change) (?:the )?(?:time|date|day) of (?:my|the) "
                  r"(?:appointment|visit)|different time for my (?:appointment|visit)")
+_STATUS = rx(r"when(?: is| are)? (?:my|our|the) (?:appointment|visit|booking|service call|technician|tech|plumber)"
+             r"|what time is (?:my|our|the) (?:appointment|visit|booking)|(?:is|are) (?:the|my|our|your) "
+             r"(?:technician|tech|plumber|electrician|guy|guys|crew) (?:still )?coming|still coming (?:today|tomorrow)"
+             r"|check on (?:my|our|the) (?:appointment|visit|booking)|when (?:are|will) (?:you|they|the technician"
+             r"|the tech|the plumber|he|she) (?:be )?(?:coming|here|arrive|arriving|get here|show up)"
+             r"|do (?:i|we) (?:still )?have an appointment|confirm (?:my|our) (?:appointment|visit|booking)")
 _BOOK = rx(r"book|booking|schedule|scheduling|appointment|set up|setup|come (?:out|by|over|take a look|look|fix"
            r"|and)|send (?:someone|somebody|a tech|a technician|a plumber|out|over)|need (?:a|an|someone|somebody"
            r"|help|service|a plumber|to get)|get (?:someone|somebody|a plumber|a tech)|have (?:someone|somebody)"
@@ -161,7 +167,7 @@ def intent_cues(text: str) -> set[str]:
     """Every intent the words hint at, before the parser ranks them."""
     cues = set()
     for name, pattern in (("speak_to_person", _PERSON), ("cancel", _CANCEL), ("reschedule", _RESCHEDULE),
-                          ("book", _BOOK), ("wait", _WAIT), ("goodbye", _GOODBYE)):
+                          ("status", _STATUS), ("book", _BOOK), ("wait", _WAIT), ("goodbye", _GOODBYE)):
         if pattern.search(text):
             cues.add(name)
     if _QUESTION_TOPIC.search(text):

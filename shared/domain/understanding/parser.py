@@ -272,6 +272,8 @@ def _intent(ntext: str, *, expecting: str | None, answer: str | None, picked, si
         return "cancel"
     if "reschedule" in cues:
         return "reschedule"
+    if "status" in cues and expecting in (None, "need"):
+        return "status"
     if corrects:
         return "correction"
     if picked is not None and picked.kind != "none" and (expecting == "choice" or has_offers):

@@ -38,6 +38,7 @@ Intent = Literal[
     "book",             # wants a visit or an appointment ("my sink is leaking", "can someone come out")
     "reschedule",       # wants to move an existing appointment
     "cancel",           # wants to cancel an existing appointment
+    "status",           # asks about an existing appointment ("when is my appointment", "is the tech still coming")
     "question",         # asks about prices, hours, service area... rather than booking
     "speak_to_person",  # asks for a human
     "emergency",        # flooding, burst pipe, gas smell, no heat when freezing...
