@@ -271,7 +271,8 @@ def _heard_confirm(turn: m._Turn, event: Heard, ctx: DialogContext) -> Step:
         state.polls = 0
         start = change.new_start if change.intent == "reschedule" else None
         turn.line("One moment." if change.intent == "cancel" else "One moment while I move it.")
-        return turn.act(ChangeBooking(change.intent, booking.booking_id, booking.version, start)).waiting()
+        return turn.act(ChangeBooking(change.intent, booking.booking_id, booking.version, start,
+                                      was=booking.start)).waiting()
     if u.answer == "no" or u.intent == "no":
         if change.intent == "reschedule" and change.new_start is not None:
             state.passed = m._merge(state.passed, [change.new_start])
@@ -365,7 +366,8 @@ def poll(turn: m._Turn, ctx: DialogContext) -> Step:
     state, change = turn.state, turn.state.change
     booking = change.booking
     start = change.new_start if change.intent == "reschedule" else None
-    return turn.act(ChangeBooking(change.intent, booking.booking_id, booking.version, start, first=False)).waiting()
+    return turn.act(ChangeBooking(change.intent, booking.booking_id, booking.version, start, first=False,
+                                  was=booking.start)).waiting()
 
 
 def updated(turn: m._Turn, event: ChangeUpdate, ctx: DialogContext) -> Step:

@@ -343,6 +343,7 @@ class ChangeBooking:
     version: int
     start: datetime | None = None
     first: bool = True
+    was: datetime | None = None  # the booking's time when found (the owner's e-mail says what changed)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,20 +14,28 @@ counted from the webhook's start (the language step included), so no webhook com
 - :class:`ConfirmHold` / :class:`ReleaseHold` raise the ``confirm`` event (``{"confirmed": true|false}``);
   an event for a saga that already ended is harmless and ignored;
 - :class:`TakeMessage` e-mails the owner (business e-mail) with everything the caller said; a message that
-  cannot be sent in time stays on the call record and is sent again when the call ends.
+  cannot be sent in time stays on the call record and is sent again when the call ends;
+- :class:`FindBookings` finds the caller's upcoming bookings by phone (the hashed phone index,
+  ``BookingStore.find_by_phone``: one partition query, no scan) or by reference (a point read of the id),
+  each with its phone self-service lock (``SelfServiceLocks``);
+- :class:`ChangeBooking` starts (or joins) the cancel or reschedule saga under the booking API's own
+  instance ids (so a cancel asked by phone, link and API at once is one cancel) and waits briefly for it;
+- :class:`LockSelfService` locks a booking's changes by phone for an hour and e-mails the owner.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import html
 import json
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from shared.domain.dialog import (CheckHold, ConfirmHold, FindSlots, HoldUpdate, PlaceHold, ReleaseHold,
-                                  SlotsFound, TakeMessage)
+from shared.domain.dialog import (BookingsFound, ChangeBooking, ChangeUpdate, CheckHold, ConfirmHold, FindBookings,
+                                  FindSlots, FoundBooking, HoldUpdate, LockSelfService, PlaceHold, ReleaseHold,
+                                  SlotsFound, TakeMessage, zip_digest)
 from shared.domain.dialog.offers import fitting, widened
 from shared.domain.routing import RoutingContext
 from shared.domain.understanding import search_window
@@ -42,6 +50,8 @@ START_BUDGET_SECONDS = 3.0
 POLL_BUDGET_SECONDS = 1.5
 REPLACE_WAIT_SECONDS = 1.5
 MAIL_BUDGET_SECONDS = 4.0
+LOOKUP_BUDGET_SECONDS = 3.0
+CHANGE_WAIT_SECONDS = 3.0  # the cancel or reschedule saga usually ends in well under this; else poll again
 ACTIONS_BUDGET_SECONDS = 8.0  # all actions of one webhook together, counted from the webhook's start
 MIN_BUDGET_SECONDS = 0.2
 SEARCH_HORIZON = timedelta(days=14)
@@ -77,7 +87,9 @@ class ActionRunner:
     async def run(self, action):
         """Do ``action``; its answer as a dialog event (or None when it has none)."""
         handler = {FindSlots: self.find_slots, PlaceHold: self.place_hold, CheckHold: self.check_hold,
-                   ConfirmHold: self.confirm, ReleaseHold: self.release, TakeMessage: self.take_message}[type(action)]
+                   ConfirmHold: self.confirm, ReleaseHold: self.release, TakeMessage: self.take_message,
+                   FindBookings: self.find_bookings, ChangeBooking: self.change_booking,
+                   LockSelfService: self.lock_self_service}[type(action)]
         return await handler(action)
 
     # ------------------------------------------------------------ times
@@ -91,6 +103,8 @@ class ActionRunner:
             return SlotsFound((), matched=False, failed=True)
 
     async def _find_slots(self, action: FindSlots) -> SlotsFound:
+        if action.booking_id:
+            return await self._find_move_slots(action)
         time_zone = self.config.business.time_zone
         event_type = self.config.event_type(action.event_type)
         context = RoutingContext(postal_code=action.postal_code)
@@ -106,6 +120,161 @@ class ActionRunner:
         result = await self.availability.slots(event_type, self.now, self.now + horizon, context=context,
                                                now=as_of)
         return widened(action.times, result.slots, action.exclude, start, time_zone)
+
+    async def _find_move_slots(self, action: FindSlots) -> SlotsFound:
+        """Times to move a booking to: its own routing (ZIP, CRM owner), its own time not counted as taken;
+        times its current technician is free for first, then the rest of the pool (the reschedule saga
+        keeps the current host whenever they are free, as the API and the manage page do)."""
+        stored = await self.services.bookings.get(action.booking_id)
+        if stored is None:
+            raise LookupError("the booking is gone")
+        booking = stored.value
+        time_zone = self.config.business.time_zone
+        event_type = self.config.event_type(booking.event_type_key)
+        context = RoutingContext(postal_code=booking.customer.postal_code, crm_owner_id=booking.context.owner_id)
+        start, end = search_window(action.times, self.now, min(event_type.maximum_advance, SEARCH_HORIZON))
+        horizon_end = self.now + min(event_type.maximum_advance, SEARCH_HORIZON)
+        result = await self.availability.slots(event_type, self.now, horizon_end, context=context,
+                                               now=self.now + OFFER_KEEPS_FOR, exclude_booking_id=booking.id)
+        exclude = (*action.exclude, booking.start)
+        same = [slot for slot in result.slots if booking.host_id in slot.host_ids]
+        for pool in (same, result.slots):
+            inside = [slot for slot in pool if start <= slot.start < end] if end > start else pool
+            if (found := fitting(action.times, inside, exclude, time_zone)) is not None:
+                return found
+        for pool in (same, result.slots):
+            widened_found = widened(action.times, pool, exclude, start, time_zone)
+            if widened_found.slots:
+                return widened_found
+        return SlotsFound((), matched=False)
+
+    # ------------------------------------------------------------ existing bookings (calls to change one)
+
+    async def find_bookings(self, action: FindBookings) -> BookingsFound:
+        try:
+            async with asyncio.timeout(self.budget(LOOKUP_BUDGET_SECONDS)):
+                if action.kind == "reference":
+                    stored = await self.services.bookings.get(action.value)
+                    found = [stored] if stored is not None else []
+                else:
+                    found = await self.services.bookings.find_by_phone(action.value)
+                upcoming = [item.value for item in found if item.value.end > self.now]
+                bookings = tuple([await self._found(booking) for booking in upcoming])
+        except (ExternalServiceError, TimeoutError) as exc:
+            log.warning("could not look up the caller's bookings (%s)", type(exc).__name__)
+            return BookingsFound(action.kind, (), failed=True)
+        log.info("caller's bookings looked up by %s: %d upcoming", action.kind, len(bookings))
+        return BookingsFound(action.kind, bookings)
+
+    async def _found(self, booking) -> FoundBooking:
+        from shared.adapters.store_selfservice import SelfServiceLocks
+        host = self.config.hosts_by_id.get(booking.host_id)
+        first = host.display_name.split()[0] if host is not None and host.kind == "person" else None
+        locked = await SelfServiceLocks(self.services.settings).locked_until(booking.id, self.now)
+        return FoundBooking(booking_id=booking.id, event_type=booking.event_type_key, start=booking.start,
+                            end=booking.end, status=booking.status.value, version=booking.version, technician=first,
+                            zip_digest=zip_digest(booking.id, booking.customer.postal_code),
+                            locked=locked is not None)
+
+    async def change_booking(self, action: ChangeBooking) -> ChangeUpdate:
+        """Start (or, on a poll, look at) the cancel or reschedule saga; wait briefly for its outcome."""
+        from shared.services.contracts import CANCEL_SAGA, RESCHEDULE_SAGA, CancelInput, RescheduleInput
+        if action.kind == "cancel":
+            instance = cancel_instance_id(action.booking_id)
+            orchestrator = CANCEL_SAGA
+            payload = CancelInput(booking_id=action.booking_id, reason="cancelled by the customer by phone",
+                                  requested_at=self.now)
+        else:
+            instance = reschedule_instance_id(action.booking_id, action.start, action.version)
+            orchestrator = RESCHEDULE_SAGA
+            payload = RescheduleInput(booking_id=action.booking_id, start=action.start, requested_at=self.now)
+        try:
+            async with asyncio.timeout(self.budget(CHANGE_WAIT_SECONDS + START_BUDGET_SECONDS)):
+                status = await self.client.get_status(instance)
+                if action.first and (not status or _runtime(status) in TERMINAL and not _changed(status)):
+                    await self.client.start_new(orchestrator, instance, payload.model_dump(mode="json", by_alias=True))
+                    log.info("%s saga started by phone for %s", action.kind, action.booking_id)
+                update = await self._change_outcome(action.booking_id, instance)
+        except TimeoutError:
+            return ChangeUpdate(action.booking_id, "pending")
+        except Exception as exc:  # noqa: BLE001 - the SDK raises bare Exceptions; the caller must hear an outcome
+            log.warning("could not change the booking by phone (%s)", type(exc).__name__)
+            return ChangeUpdate(action.booking_id, "failed", "the booking system did not answer")
+        if update.status == "done":
+            await self._tell_owner_of_change(action)
+        return update
+
+    async def _tell_owner_of_change(self, action: ChangeBooking) -> None:
+        """The sagas e-mail the office only about new bookings; a change made by phone is told here."""
+        from shared.services.notifications import format_when
+        stored = await self.services.bookings.get(action.booking_id)
+        if stored is None:
+            return
+        booking = stored.value
+        zone = self.config.business.time_zone
+        service = self.config.event_types_by_key.get(booking.event_type_key)
+        name = service.name if service is not None else booking.event_type_key
+        was = format_when(action.was, zone) if action.was else "its old time"
+        if action.kind == "cancel":
+            subject = f"Cancelled by phone: {name} on {was}"
+            said = f"The customer called and cancelled their {name} on {was}."
+        else:
+            subject = f"Moved by phone: {name} from {was} to {format_when(booking.start, zone)}"
+            said = f"The customer called and moved their {name} from {was} to {format_when(booking.start, zone)}."
+        host = self.config.hosts_by_id.get(booking.host_id)
+        rows = (("Booking", booking.id), ("Customer", booking.customer.name), ("With", host.display_name if host
+                                                                                else booking.host_id),
+                ("Verified by", "caller id or reference and ZIP code"), ("Call", self.call_sid))
+        table = "".join(f"<tr><th align='left'>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
+                        for k, v in rows)
+        message = owner_notice(self.config, subject, f"<p>{html.escape(said)} Outlook, Dynamics and the customer's "
+                                                     f"text are already updated.</p><table>{table}</table>")
+        try:
+            async with asyncio.timeout(self.budget(MAIL_BUDGET_SECONDS)):
+                await self.services.mail.send_mail(self._sender(), message)
+        except (ExternalServiceError, TimeoutError) as exc:
+            log.error("could not tell the office about a change by phone (%s)", type(exc).__name__)
+            self.mail_failed.append(message_json(message))
+
+    async def _change_outcome(self, booking_id: str, instance: str) -> ChangeUpdate:
+        delay = 0.1
+        while True:
+            status = await self.client.get_status(instance)
+            runtime = _runtime(status) if status else None
+            if runtime in TERMINAL:
+                output = _decoded(getattr(status, "output", None)) or {}
+                outcome = output.get("outcome") if isinstance(output, dict) else None
+                if outcome in ("cancelled", "rescheduled", "unchanged"):
+                    return ChangeUpdate(booking_id, "done", outcome)
+                if outcome == "conflict":
+                    return ChangeUpdate(booking_id, "conflict", outcome)
+                reason = output.get("reason") if isinstance(output, dict) else None
+                return ChangeUpdate(booking_id, "failed", str(reason or outcome or runtime))
+            await asyncio.sleep(delay)
+            delay = min(delay * 1.5, 0.5)
+
+    async def lock_self_service(self, action: LockSelfService) -> None:
+        """Lock the booking's changes by phone and tell the owner (a failure is logged; the call goes on)."""
+        from shared.adapters.store_selfservice import SelfServiceLocks
+        from shared.services.notifications import display_phone, format_when
+        try:
+            async with asyncio.timeout(self.budget(MAIL_BUDGET_SECONDS)):
+                until = await SelfServiceLocks(self.services.settings).lock(action.booking_id, self.now,
+                                                                           action.reason)
+                zone = self.config.business.time_zone
+                rows = (("Booking", action.booking_id), ("Why", action.reason),
+                        ("Caller id", display_phone(action.caller) if action.caller else "withheld"),
+                        ("Locked until", format_when(until, zone)), ("Call", self.call_sid))
+                table = "".join(f"<tr><th align='left'>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
+                                for k, v in rows)
+                message = owner_notice(self.config, f"Phone changes locked for booking {action.booking_id}",
+                                       "<p>Someone calling about this booking gave a wrong ZIP code three times, so "
+                                       "the phone receptionist will not change it until the time below. The "
+                                       f"booking itself is unchanged.</p><table>{table}</table>")
+                await self.services.mail.send_mail(self._sender(), message)
+            log.warning("phone self-service locked for %s after wrong ZIP codes", action.booking_id)
+        except (ExternalServiceError, TimeoutError) as exc:
+            log.error("could not lock phone self-service or tell the owner (%s)", type(exc).__name__)
 
     # ------------------------------------------------------------ holds (the booking saga)
 
@@ -211,6 +380,34 @@ class ActionRunner:
             return business.email
         people = [host.mailbox for host in self.config.hosts if host.kind == "person"]
         return (people or [self.config.hosts[0].mailbox])[0]
+
+
+def cancel_instance_id(booking_id: str) -> str:
+    """The cancel saga's instance id: the booking API's and the manage page's, so one cancel however asked."""
+    return f"{booking_id}-cancel"
+
+
+def reschedule_instance_id(booking_id: str, start: datetime, version: int, host_id: str | None = None) -> str:
+    """The reschedule saga's instance id, as ``POST /api/bookings/{id}/reschedule`` and the manage page make it
+    (the booking's version makes a later move back to an earlier time a new saga, not a replay)."""
+    target = hashlib.sha256(f"{start.isoformat()}|{host_id or ''}".encode()).hexdigest()[:12]
+    return f"{booking_id}-reschedule-{target}-v{version}"
+
+
+def _changed(status) -> bool:
+    """Whether a finished cancel or reschedule saga changed the booking (else a new attempt starts afresh)."""
+    output = _decoded(getattr(status, "output", None)) or {}
+    return isinstance(output, dict) and output.get("outcome") in ("cancelled", "rescheduled")
+
+
+def owner_notice(config, subject: str, body_html: str):
+    """A short e-mail to the office (the business e-mail, else the first person's mailbox)."""
+    from shared.ports import MailMessage
+    recipients = (config.business.email,) if config.business.email else ()
+    if not recipients:
+        recipients = tuple(host.mailbox for host in config.hosts if host.kind == "person")[:1]
+    return MailMessage(to=recipients, subject=subject[:250], body_html=f"<html><body>{body_html}</body></html>",
+                       reply_to=())
 
 
 def hold_update(key: str, status, *, confirming: bool) -> HoldUpdate:
