@@ -33,8 +33,8 @@ SERVICE_NAME = "frontdesk"
 BOOKING_OUTCOME = "booking.outcome"
 CALL_ENDED = "call.ended"
 BOOKING_OUTCOMES = frozenset({"confirmed", "conflict", "expired", "declined", "failed", "cancelled", "rescheduled"})
-CALL_OUTCOMES = frozenset({"booked", "message_taken", "transferred", "handoff", "after_hours", "emergency",
-                           "abandoned", "failed"})
+CALL_OUTCOMES = frozenset({"booked", "changed", "message_taken", "transferred", "handoff", "after_hours",
+                           "emergency", "abandoned", "failed"})
 # One per retention run (shared/services/retention.py), with deleted_<kind> counts as dimensions.
 RETENTION_RUN = "retention.run"
 RETENTION_OUTCOMES = frozenset({"complete", "partial", "failed"})

@@ -49,8 +49,8 @@ MAX_FEEDBACK = 6  # actions answered by events within one webhook (find -> offer
 MAX_SAVE_ATTEMPTS = 4
 RESPONSES_KEPT = 4  # turns whose TwiML is kept for retries (Twilio retries the turn it is on), and the greeting
 ENDED_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
-TELEMETRY_OUTCOME = {"booked": "booked", "message_taken": "message_taken", "transferred": "transferred",
-                     "abandoned": "abandoned", "failed": "failed"}
+TELEMETRY_OUTCOME = {"booked": "booked", "changed": "changed", "message_taken": "message_taken",
+                     "transferred": "transferred", "abandoned": "abandoned", "failed": "failed"}
 
 
 class CallRecord(BaseModel):
