@@ -95,7 +95,8 @@ def parse(text: str, *, now: datetime, time_zone: str, expecting: Expecting | No
     }
     corrects = _corrections(ntext, nums, answer, found_fields, expecting)
     intent = _intent(ntext, expecting=expecting, answer=answer, picked=picked, signals=signals,
-                     corrects=corrects, found=found_fields, use_caller_id=use_caller_id, has_offers=bool(offered))
+                     corrects=corrects, found=found_fields, use_caller_id=use_caller_id, has_offers=bool(offered),
+                     estimate=bool(service and service.estimate))
     partial = _partial_digits(reading, expecting, phone, postal, use_caller_id)
     if partial and intent == "unknown":
         intent = "inform"  # part of the number: an answer, to be completed on the next turn
@@ -259,7 +260,8 @@ def _corrections(ntext: str, nums: list[str], answer: str | None, found: dict[st
 
 
 def _intent(ntext: str, *, expecting: str | None, answer: str | None, picked, signals: list[str],
-            corrects: list[str], found: dict[str, bool], use_caller_id: bool, has_offers: bool) -> str:
+            corrects: list[str], found: dict[str, bool], use_caller_id: bool, has_offers: bool,
+            estimate: bool = False) -> str:
     """The main act, by precedence: safety, people, existing bookings, corrections, then what was asked."""
     cues = acts.intent_cues(ntext)
     severe = bool(set(signals) & SEVERE_SIGNALS) or {"no_heat", "freezing"} <= set(signals)
@@ -280,7 +282,7 @@ def _intent(ntext: str, *, expecting: str | None, answer: str | None, picked, si
         return "choose"
     if expecting == "confirm" and answer:
         return answer
-    if "question" in cues and "book" not in cues:
+    if "question" in cues and "book" not in cues and not estimate:  # "how much for a new one": an estimate
         return "question"  # prices, hours, service area -- even "what are your hours on Saturday"
     if asked == "service" and found["service"]:
         return "book"

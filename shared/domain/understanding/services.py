@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shared.domain.understanding.vocabulary import TRADE_LABELS
+from shared.domain.understanding.vocabulary import COST_WORDS, ESTIMATE_WORDS, NEW_WORK, TRADE_LABELS
 
 _SMALL = frozenset({"a", "an", "the", "is", "are", "was", "were", "my", "our", "your", "of", "for", "to", "it",
                     "its", "this", "that", "i", "me", "we", "in", "on", "at", "with", "and", "has", "have", "had",
@@ -45,7 +45,9 @@ GENERIC_WEIGHT = 1.0   # a generic word in a whole-phrase match ("how much")
 TIE_BREAK = 0.1        # a generic word seen alongside a distinctive one ("furnace ... working")
 SCATTERED = 0.9        # "water heater is leaking everywhere" is not quite "water everywhere"
 # Symptoms whose negation means their absence ("it's not leaking"); "it's not draining" is a symptom itself.
-_ABSENCE_STEMS = frozenset({"leak", "drip", "flood", "emergenc", "burst", "clog", "smell", "gas"})
+# So do routine-work words: "it's not a tune up, it's broken" is no tune-up.
+_ABSENCE_STEMS = frozenset({"leak", "drip", "flood", "emergenc", "burst", "clog", "smell", "gas",
+                            "tun", "tuneup", "maintenanc", "checkup", "inspection"})
 
 
 def stem(word: str) -> str:
@@ -101,6 +103,7 @@ class Entry:
     things: tuple[str, ...] = ()
     says: tuple[str, ...] = ()
     emergency: bool = False  # an emergency event type: in an emergency, it wins whenever its words fit
+    estimate: bool = False   # the business's estimate / quote type: an estimate word outranks the thing named
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +121,7 @@ class _Compiled:
     emergency: tuple[bool, ...]
     phrases: tuple[tuple[_Phrase, ...], ...]
     spread: dict[str, int]  # stem -> how many entries use it
+    estimate: int | None    # the entry of the estimate / quote event type, if the business has one
     mishearings: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]
     first_words: frozenset[str]
     by_first_stem: dict[str, tuple[tuple[int, _Phrase], ...]]  # a phrase's first stem -> (entry, phrase)
@@ -131,6 +135,7 @@ class ServiceMatch:
     start: int
     end: int
     not_offered: str | None = None  # what the caller needs that the business does not do
+    estimate: bool = False          # the caller asked what new work would cost: the estimate / quote type
 
 
 def catalog_of(event_types: Any) -> Catalog:
@@ -211,9 +216,46 @@ def _compile(catalog: Catalog) -> _Compiled:
             by_first_stem.setdefault(phrase.stems[0], []).append((index, phrase))
     partial = tuple(frozenset(s for phrase in phrases if _counts_word_by_word(phrase) for s in phrase.stems)
                     for phrases in phrase_sets)
+    estimate = next((i for i, e in enumerate(catalog.entries) if e.key is not None and
+                     (e.estimate or is_estimate_type(e.owner))), None)
     return _Compiled(tuple(keys), tuple(labels), tuple(e.emergency for e in catalog.entries), tuple(phrase_sets),
-                     spread, catalog.mishearings, first_words,
+                     spread, estimate, catalog.mishearings, first_words,
                      {stem_: tuple(pairs) for stem_, pairs in by_first_stem.items()}, partial)
+
+
+def is_estimate_type(own_words: Iterable[str]) -> bool:
+    """Whether an event type's own words (name, caller phrases) make it the estimate / quote type."""
+    said = {w for text in own_words for w in text.lower().replace("/", " ").replace("-", " ").split()}
+    return bool(said & _ESTIMATE_SINGLE)
+
+
+_ESTIMATE_SINGLE = frozenset(w for w in ESTIMATE_WORDS if " " not in w)
+_ESTIMATE_PAIRS = frozenset(tuple(w.split()) for w in ESTIMATE_WORDS if " " in w)
+_COST_SINGLE = frozenset(w for w in COST_WORDS if " " not in w)
+_COST_PHRASES = tuple(tuple(w.split()) for w in COST_WORDS if " " in w)
+_NEW_SINGLE = frozenset(w for w in NEW_WORK if " " not in w)
+_NEW_PHRASES = tuple(tuple(w.split()) for w in NEW_WORK if " " in w)
+
+
+def _said(words: list[str], singles: frozenset[str], phrases: tuple = ()) -> int | None:
+    """Where the first of ``singles`` or ``phrases`` is said, not right after a negation ("not a quote")."""
+    for i, word in enumerate(words):
+        hit = word in singles or any(tuple(words[i:i + len(p)]) == p for p in phrases)
+        if hit and not any(w in _NEGATORS or w in ("dont", "don't") for w in words[max(0, i - 3):i]):
+            return i
+    return None
+
+
+def _estimate_wanted(words: list[str]) -> tuple[int, bool] | None:
+    """(where, strong) when the caller asks what a job would cost: an estimate word is strong ("a quote on
+    replacing my furnace"); a cost word ("how much would it cost") is weak: it counts for new work or alone."""
+    at = _said(words, _ESTIMATE_SINGLE, tuple(_ESTIMATE_PAIRS))
+    if at is not None:
+        return at, True
+    at = _said(words, _COST_SINGLE, _COST_PHRASES)
+    if at is not None:
+        return at, False
+    return None
 
 
 def _counts_word_by_word(phrase: _Phrase) -> bool:
@@ -317,6 +359,9 @@ def match_service(words: list[str], catalog: Any, *, emergency: bool = False) ->
         first, last = spans[scores[winner][1]][0], spans[scores[winner][2]][1]
         return ServiceMatch(None, " ".join(words[first:last]), first, last, not_offered=compiled.labels[winner])
     top = best_offered
+    estimate = _estimate_choice(compiled, heard, spans, scores, offered, emergency, words)
+    if estimate is not None:
+        return estimate
     if top <= 0.0:
         return None
     winners = [i for i in offered if scores[i][0] == top]
@@ -325,6 +370,25 @@ def match_service(words: list[str], catalog: Any, *, emergency: bool = False) ->
     keys = {compiled.keys[i] for i in winners}
     key = compiled.keys[winners[0]] if len(keys) == 1 else None
     return ServiceMatch(key, " ".join(words[first:last]), first, last)
+
+
+def _estimate_choice(compiled: _Compiled, heard: list[str], spans: list, scores: list, offered: list[int],
+                     emergency: bool, words: list[str]) -> ServiceMatch | None:
+    """The estimate / quote type when the caller asks for a price of new work: an estimate word outranks the
+    thing named ("a quote on a new water heater" is the estimate, not the install); never in an emergency."""
+    index = compiled.estimate
+    if index is None or emergency or any(compiled.emergency[i] and scores[i][0] > 0 for i in offered):
+        return None
+    wanted = _estimate_wanted(heard)
+    if wanted is None:
+        return None
+    at, strong = wanted
+    others = [scores[i] for i in offered if i != index and scores[i][0] > 0]
+    if not strong and others and _said(heard, _NEW_SINGLE, _NEW_PHRASES) is None:
+        return None  # "how much to fix a dripping faucet": the price of a repair, asked of the repair
+    last = max([at] + [b for _, _, b in others] + ([scores[index][2]] if scores[index][0] > 0 else []))
+    first, end = spans[at][0], spans[min(last, len(spans) - 1)][1]
+    return ServiceMatch(compiled.keys[index], " ".join(words[first:end]), first, end, estimate=True)
 
 
 def _combined(hits: list, stems: list[tuple[int, str]]) -> tuple[float, int, int]:

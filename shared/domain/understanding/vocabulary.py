@@ -52,7 +52,12 @@ TRADE_WORDS = {
 _FIXTURES = "sink, sinks, kitchen sink, bathroom sink, laundry sink, utility sink, tub, bathtub, shower"
 # How callers say a machine broke: counted only next to the machine ("the furnace died"), never alone.
 _BROKE = ("died", "quit", "stopped", "broke", "broke down", "broken", "went out", "dead",
-          "is out", "gave out", "crapped out", "conked out", "on the fritz", "acting up")
+          "is out", "gave out", "crapped out", "conked out", "on the fritz", "acting up",
+          # and how they ask for the fix: "the furnace ... the repair one", "the ac needs fixing"
+          # ("not working", "won't start": "not", "will", "start" are small words; the thing alone is no symptom)
+          "needs repair", "repair", "fix", "fixing", "fixed", "busted", "malfunctioning", "messed up",
+          "shuts off", "shutting off", "turns off", "cuts out", "cuts off", "keeps cycling", "error code",
+          "blinking", "flashing")
 
 
 def _broke(*machines: str) -> str:
@@ -119,7 +124,14 @@ TOPICS: dict[str, Topic] = {
                   "no heat, won't kick on, will not kick on, won't turn on, not turning on, heat won't come on, not "
                   "heating, isn't heating, not getting warm, blowing cold air, blowing cold, cold air coming out, "
                   "house is cold, freezing in here, cold in the house, keeps shutting off, short cycling, "
-                  "heat quit, no heating, " + _broke("furnace", "heater", "boiler", "heat", "heat pump")),
+                  "heat quit, no heating, clicking, keeps clicking, clicks, no flame, won't ignite, not "
+                  "igniting, won't stay lit, pilot keeps going out, ignitor, comes on then shuts off, shuts off, "
+                  "turns on and off, turns off after, runs for a minute, not warming up, won't warm up, "
+                  "no warm air, not blowing warm, not blowing hot, lukewarm air, cool air, "
+                  "cold air, blowing cold, running nonstop, "
+                  "temperature never reaches, never gets warm, can't get warm, radiators are cold, "
+                  "radiator is cold, boiler is leaking, "
+                  + _broke("furnace", "heater", "boiler", "heat", "heat pump", "heating", "heating system")),
     "cooling": _t("hvac", "air conditioning",
                   "ac, a c, a see, a/c, air conditioner, air conditioners, air conditioning, air condition, air "
                   "conditioner's, central air, cooling, cooling system, condenser, compressor, outside unit, "
@@ -128,7 +140,12 @@ TOPICS: dict[str, Topic] = {
                   "isn't cooling, won't cool, will not cool, no cold air, not blowing cold, not blowing cold air, "
                   "warm air, hot air, frozen up, freezing up, iced up, ice on the lines, leaking water inside, "
                   "house won't cool down, too hot in the house, not cold, no ac, no air conditioning, no cooling, no air, "
-                  + _broke("ac", "air conditioner", "air conditioning", "central air", "heat pump")),
+                  "won't cool down, not cooling down, doesn't cool, "
+                  "runs all day, running nonstop, never shuts off, warm in the house, not cold air, "
+                  "outside unit is not running, condenser not running, unit is frozen, "
+                  "water leaking from the unit, clicking, "
+                  + _broke("ac", "air conditioner", "air conditioning", "central air", "heat pump", "cooling",
+                           "condenser", "compressor", "unit", "outside unit", "mini split")),
     "thermostat": _t("hvac", "a thermostat",
                      "thermostat, thermostats, thermo stat, nest thermostat, ecobee, smart thermostat",
                      "thermostat is blank, thermostat screen is blank, thermostat not working"),
@@ -224,6 +241,19 @@ NOT_OFFERED: dict[str, Topic] = {
                     "tile floor, deck, fence, siding, handyman",
                     "patch the drywall, paint the"),
 }
+
+# How callers ask for a price rather than a visit. An event type whose own name or caller phrases use
+# ESTIMATE_WORDS is the business's estimate / quote type; a caller who says one of them ("a quote on
+# replacing my furnace") wants that type, whatever thing they name. COST_WORDS ("how much would it cost")
+# ask for an estimate when the job is new work (NEW_WORK) or no job is named; a price of a repair
+# ("how much to fix a dripping faucet") stays the repair.
+ESTIMATE_WORDS = ("estimate", "estimates", "quote", "quotes", "quoted", "bid", "bids", "ballpark", "pricing",
+                  "free estimate", "price quote", "written estimate", "proposal")
+COST_WORDS = ("how much", "cost", "costs", "charge", "price", "prices", "what would you charge",
+              "what do you charge", "what would it run", "what it would run")
+NEW_WORK = ("new", "replace", "replacing", "replacement", "install", "installing", "installation", "put in",
+            "remodel", "remodeling", "redo", "redoing", "renovate", "renovating", "renovation", "upgrade",
+            "upgrading", "swap out", "convert", "converting", "addition")
 
 # Heard -> meant (lowercase word sequences). Applied to the caller's words before services are matched.
 MISHEARINGS: dict[str, str] = {

@@ -1,0 +1,95 @@
+"""Needs said the way callers say them, for the example plumbing & heating business: a price for new work is
+the phone estimate, a heating or cooling symptom is the no-heat / no-cooling visit, home plumbing equipment
+(pumps, softeners) is plumbing. Lowercase and unpunctuated, as Twilio delivers speech."""
+
+from __future__ import annotations
+
+import pytest
+
+ESTIMATE = "estimate-call"
+
+ESTIMATES = [
+    "i need a phone estimate for a new water heater",
+    "can someone come give me a quote on replacing my furnace",
+    "how much would it cost to redo the bathroom",
+    "yeah hi i'm looking to get a quote for a tankless water heater",
+    "what would you charge to put in a new toilet and vanity",
+    "i want to get a price on a new ac unit",
+    "looking for an estimate to replace the furnace and the central air",
+    "can i get a ballpark on a bathroom remodel",
+    "we're thinking about a new boiler and want a bid",
+    "how much to replace a water heater",
+    "do you do free estimates on sump pump installs",
+    "i'd like pricing on upgrading to a high efficiency furnace",
+]
+
+
+@pytest.mark.parametrize("text", ESTIMATES)
+def test_a_price_for_new_work_is_the_phone_estimate_not_the_install(understand, text):
+    u = understand(text, expecting="need")
+    assert (u.event_type, u.intent) == (ESTIMATE, "book"), u
+
+
+@pytest.mark.parametrize("text, event_type", [
+    ("how much do you charge to fix a dripping faucet", "plumbing-repair"),  # the price of a repair
+    ("how much is a drain cleaning", "drain-cleaning"),
+    ("i don't need a quote i just need the toilet fixed", "plumbing-repair"),
+    ("water heater burst and there's water everywhere how much will this cost", "emergency-leak"),
+])
+def test_a_price_asked_of_a_repair_or_an_emergency_stays_that_job(understand, text, event_type):
+    assert understand(text, expecting="need").event_type == event_type
+
+
+NO_HEAT = [
+    "my furnace keeps clicking but there's no flame",
+    "the heat comes on then shuts off",
+    "furnace is blowing cold air",
+    "the ac runs but the house won't cool down",
+    "the furnace won't stay lit",
+    "my heat pump is running but it's not warming up the house",
+    "the air conditioner is running but there's no cold air",
+    "furnace keeps shutting off after a couple minutes",
+    "the boiler is making the radiators cold and there's an error code",
+    "the outside unit for the ac isn't running",
+    "my central air is frozen up",
+    "the furnace has a blinking light and no heat",
+    "thermostat says seventy but it's like sixty in here and the furnace runs nonstop",
+    "the ac is busted",
+    "the furnace needs repair",
+]
+
+
+@pytest.mark.parametrize("text", NO_HEAT)
+def test_a_heating_or_cooling_symptom_is_the_repair_visit(understand, text):
+    assert understand(text, expecting="need").event_type == "no-heat", text
+
+
+@pytest.mark.parametrize("text", ["it's time for my yearly furnace tune up", "i want the ac checked before summer",
+                                  "can you service my furnace", "annual maintenance on the boiler"])
+def test_routine_work_stays_the_tune_up(understand, text):
+    assert understand(text, expecting="need").event_type == "hvac-tune-up", text
+
+
+@pytest.mark.parametrize("text", ["my furnace", "the ac", "something's up with my furnace"])
+def test_equipment_alone_leaves_the_choice_to_the_dialog(understand, text):
+    u = understand(text, expecting="need")
+    assert u.event_type is None and u.service_phrase, u
+
+
+PUMPS = [
+    "my sump pump stopped working",
+    "the sump pump keeps running and won't shut off",
+    "the ejector pump in the basement is making a grinding noise",
+    "need someone to look at our sewage ejector pump",
+    "my water softener isn't working",
+    "the well pump quit and we have no water",
+    "the pump in the sump pit isn't kicking on",
+    "i need a battery backup sump pump put in",
+    "the sump pump alarm keeps going off",
+]
+
+
+@pytest.mark.parametrize("text", PUMPS)
+def test_pumps_and_water_treatment_are_plumbing(understand, text):
+    u = understand(text, expecting="need")
+    assert (u.event_type, u.not_offered) == ("plumbing-repair", None), u
