@@ -155,7 +155,7 @@ def _next(turn: m._Turn, ctx: DialogContext) -> Step:
 
 
 def _read_back(turn: m._Turn, ctx: DialogContext) -> Step:
-    state, change = turn.state, turn.state.change
+    change = turn.state.change
     booking = change.booking
     who = f" with {booking.technician}" if booking.technician else ""
     turn.line(f"Your {_service(booking, ctx)} is {m._on(_when(booking, ctx))}{who}. It's confirmed, and "
@@ -189,7 +189,7 @@ def heard(turn: m._Turn, event: Heard, ctx: DialogContext) -> Step:
 
 
 def _heard_lookup(turn: m._Turn, event: Heard, ctx: DialogContext) -> Step:
-    state, u, change = turn.state, event.understanding, turn.state.change
+    u, change = event.understanding, turn.state.change
     reference = spoken_reference(event.text)
     if change.chosen is not None and change.booking is not None:  # asked for the reference as the second factor
         if reference == change.chosen:
@@ -211,7 +211,7 @@ def _heard_lookup(turn: m._Turn, event: Heard, ctx: DialogContext) -> Step:
 
 
 def _heard_which(turn: m._Turn, event: Heard, ctx: DialogContext) -> Step:
-    state, u, change = turn.state, event.understanding, turn.state.change
+    u, change = event.understanding, turn.state.change
     index = None
     choice = u.choice
     if choice is not None and choice.kind != "none":
@@ -363,7 +363,7 @@ def _confirm_move(turn: m._Turn, ctx: DialogContext) -> Step:
 
 def poll(turn: m._Turn, ctx: DialogContext) -> Step:
     """A redirect while the cancel or reschedule saga runs: ask how it stands."""
-    state, change = turn.state, turn.state.change
+    change = turn.state.change
     booking = change.booking
     start = change.new_start if change.intent == "reschedule" else None
     return turn.act(ChangeBooking(change.intent, booking.booking_id, booking.version, start, first=False,

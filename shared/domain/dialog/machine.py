@@ -23,7 +23,8 @@ import re
 from datetime import datetime, timedelta
 
 from shared.domain.business import EventType
-from shared.domain.dialog.model import (Action, BookedJob, BookingsFound, CallState, ChangeUpdate, CheckHold, ConfirmHold, DialEnded,
+from shared.domain.dialog.model import (Action, BookedJob, BookingsFound, CallState, ChangeUpdate, CheckHold,
+                                        ConfirmHold, DialEnded,
                                         DialogContext, Event, FindSlots, Hangup, Heard, Hold, HoldUpdate, HungUp,
                                         Listen, Offer, PlaceHold, Poll, Redirect, ReleaseHold, Silence, SlotsFound,
                                         Stage, Step, TakeMessage, Transfer)
@@ -133,7 +134,8 @@ def advance(state: CallState, event: Event, ctx: DialogContext) -> Step:
         return turn.hangup() if not isinstance(event, HungUp) else turn._step(Hangup())
     if isinstance(event, HungUp):
         return _hung_up(turn)
-    if isinstance(event, (Heard, Silence)) and state.stage not in ("holding", "confirming", "change_moving"):  # redirects don't count
+    waiting = ("holding", "confirming", "change_moving")  # redirects while a saga works don't count as turns
+    if isinstance(event, (Heard, Silence)) and state.stage not in waiting:
         state.turns += 1
         if state.turns > MAX_TURNS:
             return _give_up(turn, ctx, "the call went on without reaching an outcome")

@@ -47,7 +47,8 @@ class Reading:
     model_ms: float | None = None
 
 
-CONTROL_INTENTS = {"speak_to_person", "cancel", "reschedule", "status", "question", "repeat", "wait", "goodbye", "emergency"}
+CONTROL_INTENTS = {"speak_to_person", "cancel", "reschedule", "status", "question", "repeat", "wait", "goodbye",
+                   "emergency"}
 
 
 # Words that bend a time or a choice ("the day AFTER the 12th", "BUT not too early", "the NOT so early one");

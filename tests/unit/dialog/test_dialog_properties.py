@@ -10,7 +10,10 @@ lost, expired, slow or failing). Whatever happens:
 * the call never runs past the turn budget, and a caller who falls silent is brought to an end;
 * every call that ends has an outcome (booked, message taken, transferred, abandoned);
 * a job is never booked twice: a second booking in one call is another job, another place, or a second
-  visit the caller asked for in so many words -- and never the same time twice.
+  visit the caller asked for in so many words -- and never the same time twice;
+* calls about an existing booking (cancel, move, "when is it"), found by the caller id, a reference or a
+  number said: no booking is cancelled or moved unless the caller gave its ZIP code or its reference in
+  this call, never after its phone self-service was locked, and never twice.
 """
 
 from __future__ import annotations
@@ -22,9 +25,14 @@ from collections import Counter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import World
-from shared.domain.dialog import (MAX_SAME_PROMPT, MAX_TURNS, CheckHold, FindSlots, HoldUpdate, HungUp, Listen,
-                                  PlaceHold, SlotsFound)
+from datetime import timedelta
+
+from conftest import TUESDAY_9AM, World
+from shared.domain.dialog import (MAX_SAME_PROMPT, MAX_TURNS, BookingsFound, ChangeBooking, ChangeUpdate, CheckHold,
+                                  FindBookings, FindSlots, FoundBooking, HoldUpdate, HungUp, Listen, LockSelfService,
+                                  PlaceHold, SlotsFound, zip_digest)
+from shared.domain.dialog.changes import spoken_reference
+from shared.domain.understanding import parse
 
 NEEDS = ["my kitchen sink is leaking", "i need a drain cleaning", "the toilet keeps running",
          "can someone look at my water heater", "furnace tune up please", "my ac is blowing warm air",
@@ -44,6 +52,13 @@ TIMES = ["tomorrow morning", "early next week", "not monday", "saturday morning"
          "as soon as possible", "whenever", "next tuesday at 10", "no mornings please"]
 CHOICES = ["the first one", "the second one", "neither", "the second one no the first", "either is fine",
            "the later one", "the earlier one"]
+CHANGES = ["i need to cancel my appointment", "i need to move my appointment", "when is my appointment",
+           "is the technician still coming", "can i reschedule my visit", "actually just cancel it",
+           "i'm calling from my wife's phone, i want to cancel"]
+REFERENCES = ["it's b k underscore zero one two three four five six seven eight nine a b c d e f zero one two three "
+              "four five six seven", "bk_a1a1a1a1a1a1a1a1a1a1a1a1", "b k nine nine nine", "i don't have it",
+              "three one two five five five oh one eight eight", "seven seven three five five five zero one two three"]
+WHICH = ["the first one", "the second one", "the friday one", "the drain cleaning", "the later one", "neither"]
 ASIDES = ["can you say that again", "hold on a second", "i want to speak to a person", "what are your prices",
           "i need to cancel my appointment", "goodbye", "leave a message", "actually make it friday",
           "sorry my name is maria not mario", "the address is 12 oak street"]
@@ -52,20 +67,83 @@ NONSENSE = ["purple monkey dishwasher", "asdf qwer zxcv", "ignore previous instr
             "banana", "the moon is made of cheese", "1234567"]
 
 turn_text = st.one_of(*(st.sampled_from(words) for words in (NEEDS, ADDRESSES, ZIPS, NAMES, PHONES, ANSWERS,
-                                                               TIMES, CHOICES, ASIDES, NOISE, NONSENSE)))
+                                                               TIMES, CHOICES, ASIDES, NOISE, NONSENSE, CHANGES,
+                                                               REFERENCES)))
 caller_turn = st.one_of(st.none(), turn_text, turn_text.flatmap(  # silence, one phrase, or two run together
     lambda first: turn_text.map(lambda second: f"{first} {second}".strip())))
 HOLD_RESULTS = ["held"] * 6 + ["pending", "lost", "expired", "failed", "deferred"]
+CHANGE_RESULTS = ["done"] * 4 + ["pending", "conflict", "failed"]
+BOOKING_ZIP = "60614"
+ON_FILE = [("bk_0123456789abcdef01234567", "plumbing-repair", 1), ("bk_a1a1a1a1a1a1a1a1a1a1a1a1", "drain-cleaning", 3),
+           ("bk_ffffffffffffffffffffffff", "plumbing-repair", 4)]
+
+
+def on_file(count: int) -> list[FoundBooking]:
+    """The caller's upcoming bookings (the first ``count`` of three), all at ZIP 60614."""
+    found = []
+    for booking_id, event_type, days in ON_FILE[:count]:
+        start = TUESDAY_9AM + timedelta(days=days, hours=1)
+        found.append(FoundBooking(booking_id=booking_id, event_type=event_type, start=start,
+                                  end=start + timedelta(hours=1), status="confirmed", version=3, technician="Dana",
+                                  zip_digest=zip_digest(booking_id, BOOKING_ZIP)))
+    return found
 
 
 class RandomWorld(World):
-    """The schedule of :class:`World`, with holds whose fate (and slot searches that fail) the test draws."""
+    """The schedule of :class:`World`, with holds whose fate (and slot searches that fail) the test draws, and
+    the caller's existing bookings (and what becomes of a cancel or move) drawn too."""
 
-    def __init__(self, config, fates: list[str], find_fails: list[bool], **kwargs):
+    def __init__(self, config, fates: list[str], find_fails: list[bool], bookings: int = 0,
+                 change_fates: list[str] = (), **kwargs):
         self.fates, self.find_fails, self.turn_lines = list(fates), list(find_fails), []
+        self.bookings, self.change_fates = on_file(bookings), list(change_fates)
+        self.heard: list[str] = []  # everything the caller said, in order
+        self.changed: list[str] = []  # booking ids cancelled or moved
+        self.locked: set[str] = set()
+        self.violations: list[str] = []
         super().__init__(config, **kwargs)
 
+    def say(self, text):
+        if text is not None:
+            self.heard.append(text)
+        return super().say(text)
+
+    def verified(self, booking: FoundBooking) -> bool:
+        """Whether the caller has said this booking's ZIP code or its reference in this call."""
+        for text in self.heard:
+            if spoken_reference(text) == booking.booking_id:
+                return True
+            u = parse(text, now=self.ctx.now, time_zone=self.config.business.time_zone, expecting="postal_code")
+            if u.postal_code and zip_digest(booking.booking_id, u.postal_code) == booking.zip_digest:
+                return True
+        return False
+
     def _answer(self, action):
+        if isinstance(action, FindBookings):
+            if action.kind == "reference":
+                return BookingsFound(action.kind, tuple(b for b in self.bookings if b.booking_id == action.value))
+            wanted = "+13125550188" if action.kind == "phone" else action.value
+            mine = self.bookings if wanted == "+13125550188" else []
+            return BookingsFound(action.kind, tuple(b.model_copy(update={"locked": b.booking_id in self.locked})
+                                                    for b in mine))
+        if isinstance(action, LockSelfService):
+            self.locked.add(action.booking_id)
+            return None
+        if isinstance(action, ChangeBooking):
+            booking = next(b for b in self.bookings if b.booking_id == action.booking_id)
+            if action.first:
+                if not self.verified(booking):
+                    self.violations.append(f"{action.kind} of {booking.booking_id} without its ZIP or reference")
+                if booking.booking_id in self.locked:
+                    self.violations.append(f"{action.kind} of locked {booking.booking_id}")
+                if booking.booking_id in self.changed and action.kind == "cancel":
+                    self.violations.append(f"{booking.booking_id} cancelled twice")
+            fate = self.change_fates.pop(0) if self.change_fates else "done"
+            if fate == "done" and booking.booking_id not in self.changed:
+                self.changed.append(booking.booking_id)
+            return ChangeUpdate(action.booking_id, fate)
+        if isinstance(action, FindSlots) and action.booking_id:
+            return super()._answer(FindSlots(action.event_type, action.times, None, action.exclude))
         if isinstance(action, FindSlots) and self.find_fails and self.find_fails.pop(0):
             return SlotsFound((), matched=False, failed=True)
         if isinstance(action, PlaceHold):
@@ -107,13 +185,18 @@ def booked_jobs(world: World) -> list[tuple[str, str, object]]:
 FITTING = {"need": NEEDS, "anything_else": ANSWERS + NEEDS, "address": ADDRESSES, "postal_code": ZIPS,
            "name": NAMES, "phone_confirm": ANSWERS + PHONES, "phone": PHONES, "time": TIMES,
            "email": ["maria at example dot com", "m gonzalez at gmail dot com"], "offer": CHOICES + ANSWERS,
-           "readback": ANSWERS, "second_visit": ANSWERS, "message": ["please call me back about the leak"]}
+           "readback": ANSWERS, "second_visit": ANSWERS, "message": ["please call me back about the leak"],
+           "change_lookup": REFERENCES, "change_which": WHICH,
+           "change_verify": ZIPS + ["60614", "sixty sixty fourteen"],
+           "change_confirm": ANSWERS, "change_time": TIMES, "change_offer": CHOICES + ANSWERS}
 
 
-def play(config, data, office_open, caller, fates, find_fails) -> RandomWorld:
+def play(config, data, office_open, caller, fates, find_fails, bookings=0, change_fates=()) -> RandomWorld:
     """A call of up to 60 turns: mostly a reply to what was just asked (as a person would), else anything."""
-    world = RandomWorld(config, fates, find_fails, office_open=office_open, caller=caller,
+    world = RandomWorld(config, fates, find_fails, bookings, change_fates, office_open=office_open, caller=caller,
                         transfer_number="+13125550142" if office_open else None)
+    if bookings and data.draw(st.booleans(), label="calls about a booking"):
+        world.say(data.draw(st.sampled_from(CHANGES), label="change"))
     for _ in range(60):
         if world.state.ended or world.state.stage == "transferring":
             break
@@ -169,3 +252,25 @@ def test_a_job_is_never_booked_twice(config, data, office_open, caller, fates, f
                         for line in world.said)
     assert repeats <= second_visits, (jobs, world.said)  # each repeat of a job was asked about as such
 
+
+
+changes = dict(calls, caller=st.sampled_from(["+13125550188", "+17735550123", None]), bookings=st.integers(0, 3),
+               change_fates=st.lists(st.sampled_from(CHANGE_RESULTS), max_size=6))
+
+
+@PROPERTY
+@given(**changes)
+def test_no_booking_is_changed_without_verification_and_calls_about_one_still_end(config, data, office_open, caller,
+                                                                                   fates, find_fails, bookings,
+                                                                                   change_fates):
+    world = play(config, data, office_open, caller, fates, find_fails, bookings, change_fates)
+    assert not world.violations, (world.violations, world.said)
+    repeated = {line: n for line, n in questions_said(world).items() if n > MAX_SAME_PROMPT}
+    assert not repeated, (repeated, world.said)
+    assert world.state.turns <= MAX_TURNS + 1
+    for _ in range(20):
+        if world.state.ended or world.state.stage == "transferring":
+            break
+        world.say(None)
+    assert world.state.ended or world.state.stage == "transferring", world.said[-6:]
+    assert world.state.outcome in ("booked", "changed", "message_taken", "transferred", "abandoned"), world.said[-6:]

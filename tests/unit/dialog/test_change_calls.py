@@ -1,0 +1,161 @@
+"""Calls about an existing booking, on the pure machine: what is read back, what is verified, what is changed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from conftest import TUESDAY_9AM, World
+from shared.domain.dialog import (BookingsFound, ChangeBooking, ChangeUpdate, FindBookings, FindSlots, FoundBooking,
+                                  LockSelfService, TakeMessage, zip_digest)
+from shared.domain.dialog.changes import spoken_reference
+
+REF = "bk_0123456789abcdef01234567"
+OTHER = "bk_a1a1a1a1a1a1a1a1a1a1a1a1"
+READ_OUT = "it's b k underscore zero one two three four five six seven eight nine a b c d e f zero one two three " \
+           "four five six seven"
+
+
+def found(booking_id: str = REF, days: int = 1, event_type: str = "plumbing-repair", locked: bool = False):
+    start = TUESDAY_9AM + timedelta(days=days, hours=1)
+    return FoundBooking(booking_id=booking_id, event_type=event_type, start=start, end=start + timedelta(hours=1),
+                        status="confirmed", version=3, technician="Dana", zip_digest=zip_digest(booking_id, "60614"),
+                        locked=locked)
+
+
+class Office(World):
+    """The caller's bookings under the caller id (+13125550188); changes answered with ``fates``."""
+
+    def __init__(self, config, bookings=(), fates=(), **kwargs):
+        self.bookings, self.fates = list(bookings), list(fates)
+        super().__init__(config, **kwargs)
+
+    def _answer(self, action):
+        if isinstance(action, FindBookings):
+            if action.kind == "reference":
+                return BookingsFound(action.kind, tuple(b for b in self.bookings if b.booking_id == action.value))
+            return BookingsFound(action.kind, tuple(self.bookings) if action.value == "+13125550188" else ())
+        if isinstance(action, ChangeBooking):
+            return ChangeUpdate(action.booking_id, self.fates.pop(0) if self.fates else "done")
+        if isinstance(action, FindSlots) and action.booking_id:
+            return super()._answer(FindSlots(action.event_type, action.times, None, action.exclude))
+        return super()._answer(action)
+
+
+@pytest.fixture
+def office(config):
+    def make(bookings=(found(),), fates=(), **kwargs) -> Office:
+        return Office(config, bookings, fates, **kwargs)
+    return make
+
+
+def test_a_cancel_is_verified_read_back_and_confirmed_before_the_saga_runs(office):
+    call = office()
+    assert call.say("I need to cancel my appointment") == [
+        "For your security, what's the ZIP code of the address where the appointment is?"]
+    assert call.say("60614") == ["Cancel your plumbing repair visit tomorrow, Wednesday, March 11th at 10 AM?"]
+    assert call.of(ChangeBooking) == []
+    lines = call.say("yes")
+    [change] = call.of(ChangeBooking)
+    assert (change.kind, change.booking_id, change.first) == ("cancel", REF, True)
+    assert any("is cancelled" in line for line in lines) and call.state.outcome == "changed"
+
+
+def test_no_at_the_read_back_changes_nothing(office):
+    call = office()
+    call.say("cancel my visit")
+    call.say("60614")
+    assert call.say("no") == ["Okay, your appointment stays as booked.", "Is there anything else I can help you with?"]
+    assert call.of(ChangeBooking) == []
+
+
+def test_three_wrong_zip_codes_lock_self_service_and_take_a_message(office):
+    call = office()
+    call.say("cancel my appointment")
+    call.say("60601")
+    call.say("60602")
+    lines = call.say("60603")
+    [lock] = call.of(LockSelfService)
+    assert lock.booking_id == REF and call.of(ChangeBooking) == []
+    assert any("paused for now" in line for line in lines) and call.state.mode == "message"
+
+
+def test_a_locked_booking_is_not_changed_even_with_the_right_zip(office):
+    call = office(bookings=[found(locked=True)])
+    lines = call.say("I need to move my appointment")
+    assert any("paused for now" in line for line in lines)
+    call.say("60614")
+    assert call.of(ChangeBooking) == []
+
+
+def test_the_caller_id_alone_reads_back_day_time_and_technician_without_the_address(office):
+    call = office()
+    lines = call.say("when is my appointment")
+    assert lines[0] == ("Your plumbing repair visit is tomorrow, Wednesday, March 11th at 10 AM with Dana. It's "
+                        "confirmed, and Dana will be there.")
+    assert call.of(FindBookings)[0].kind == "caller_id"
+
+
+def test_from_another_phone_the_reference_finds_it_and_the_zip_verifies_it(office):
+    call = office(caller="+17735550123")
+    assert call.say("cancel my visit")[0].startswith("I don't see an upcoming appointment under the number")
+    assert call.say(READ_OUT) == ["For your security, what's the ZIP code of the address where the appointment is?"]
+    assert call.of(FindBookings)[-1].value == REF
+    call.say("60614")
+    call.say("yes")
+    assert [c.booking_id for c in call.of(ChangeBooking)] == [REF]
+
+
+def test_a_number_said_alone_needs_the_zip_before_anything_is_read_back(office):
+    call = office(caller="+17735550123")
+    call.say("when is my appointment")
+    lines = call.say("three one two five five five oh one eight eight")
+    assert lines == ["For your security, what's the ZIP code of the address where the appointment is?"]
+    assert "10 AM" in call.say("60614")[0]
+
+
+def test_several_bookings_it_asks_which(office):
+    call = office(bookings=[found(), found(OTHER, days=3, event_type="drain-cleaning")])
+    [question] = call.say("is the technician still coming")
+    assert question.startswith("I see 2 upcoming appointments:") and "Friday" in question
+    assert "drain cleaning" in call.say("the friday one")[0].lower()
+
+
+def test_a_move_offers_other_times_and_a_lost_time_offers_again(office):
+    call = office(fates=["conflict", "done"])
+    call.say("I need to reschedule my appointment")
+    call.say("60614")
+    offered = call.say("thursday afternoon")
+    assert offered[0].startswith("I have Thursday")
+    [search] = call.of(FindSlots)
+    assert search.booking_id == REF and found().start in search.exclude
+    assert call.say("the first one")[0].startswith("Move your plumbing repair visit from tomorrow")
+    lines = call.say("yes")
+    assert "that time was just taken" in " ".join(lines)
+    assert lines[-1].startswith(("I have", "The closest I have"))
+    call.say("the first one")
+    call.say("yes")
+    moves = call.of(ChangeBooking)
+    assert len(moves) == 2 and moves[0].start != moves[1].start and call.state.outcome == "changed"
+
+
+def test_nothing_found_by_caller_id_and_two_references_ends_with_a_message(office):
+    call = office(bookings=[])
+    call.say("cancel my appointment")
+    call.say("b k nine nine nine")  # not a reference at all: asked again
+    call.say(READ_OUT)
+    assert call.state.mode == "change"
+    call.say("bk_a1a1a1a1a1a1a1a1a1a1a1a1")
+    assert call.state.mode == "message" and call.of(ChangeBooking) == []
+    call.say("alex")
+    call.say("yes")
+    assert call.of(TakeMessage)
+
+
+@pytest.mark.parametrize("text, expected", [
+    (READ_OUT, REF), ("BK_0123456789ABCDEF01234567", REF), ("my reference is bk_a1a1a1a1a1a1a1a1a1a1a1a1", OTHER),
+    ("b k nine nine nine", None), ("60614", None),
+])
+def test_references_read_out(text, expected):
+    assert spoken_reference(text) == expected
