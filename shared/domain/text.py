@@ -42,6 +42,11 @@ def is_control(char: str) -> bool:
     return char in BIDI_CONTROLS or unicodedata.category(char) in ("Cc", "Cs") or char in "\u2028\u2029"
 
 
+def without_controls(value: str) -> str:
+    """Every control character as a space, runs of spaces folded: for text taken whatever it holds (speech)."""
+    return re.sub(r"\s{2,}", " ", "".join(" " if is_control(char) else char for char in value)).strip()
+
+
 def plain(value: str) -> str:
     """``value`` unchanged, or ValueError when it holds any control character (line breaks included)."""
     if any(is_control(char) for char in value):

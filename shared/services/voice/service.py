@@ -35,6 +35,7 @@ from shared import clock as app_clock
 from shared.domain.dialog import (CallState, DialEnded, DialogContext, Heard, HungUp, Listen, Redirect, Silence, Step,
                                   advance, parse_office_hours, start)
 from shared.domain.phones import try_e164
+from shared.domain.text import without_controls
 from shared.errors import ConflictError
 from shared.logs import get_logger, log_context, redact
 from shared.services.voice.actions import ACTIONS_BUDGET_SECONDS, ActionRunner, booking_id_of
@@ -96,7 +97,7 @@ class Webhook:
     @classmethod
     def from_form(cls, form: dict[str, str], urls: TurnUrls, seq: int | None, default_region: str) -> "Webhook":
         return cls(call_sid=form.get("CallSid", ""), urls=urls, caller=try_e164(form.get("From"), default_region),
-                   called=form.get("To"), speech=(form.get("SpeechResult") or "").strip()[:1000] or None, seq=seq,
+                   called=form.get("To"), speech=without_controls(form.get("SpeechResult") or "")[:1000] or None, seq=seq,
                    call_status=(form.get("CallStatus") or "").lower() or None,
                    dial_status=(form.get("DialCallStatus") or "").lower() or None)
 

@@ -108,3 +108,18 @@ async def test_a_status_callback_for_an_unknown_call_is_accepted_and_ignored(cle
                                                             "From": "+13125550188"})
     assert response.status_code == 204
     assert await services().calls.get("CAunknown") is None
+
+
+async def test_control_characters_in_a_speech_result_are_heard_as_spaces_and_the_call_books(clean_stack, phone,
+                                                                                            receptionist):
+    """Speech results are taken whatever they hold: NUL, CR/LF or bidi controls in a signed webhook never reach a
+    booking, an e-mail or Dynamics, and the caller is served as if they were spaces."""
+    receptionist.at("tue", "09:00")
+    call = await place_call(phone, CallScript([
+        "my kitchen sink\x00 is leaking", "2400 north lincoln avenue\r\n60614", "dana\u202e white\x1b[31m",
+        "yes", "thursday morning", "the first one", "yes", "no"]))
+    [result] = await settle(clean_stack, call)
+    assert result["outcome"] == "confirmed"
+    booking = result["booking"]
+    assert booking["customer"]["name"].startswith("Dana") and "\x00" not in str(booking)
+    assert all(ord(ch) >= 32 and ch not in "\u202e\x1b" for ch in booking["customer"]["address"])
