@@ -384,6 +384,100 @@ def find_name(words: list[str], *, expecting: str | None) -> str | None:
     return name
 
 
+# Words that end one name and begin its correction ("jon smith sorry smyth", "it's hill not hall").
+_NAME_REPAIR = frozenset({"sorry", "actually", "no", "not", "mean", "meant", "rather", "correction", "oops"})
+_NAME_CUE = lazy(r"(?<!\S)(?:name|names|spelled|spell|spelling|spells)(?!\S)")
+_FIRST_NAME_CUE = lazy(r"(?<!\S)(?:first|1st) name(?!\S)")  # numbers are read first: "first" is "1st"
+_LAST_NAME_CUE = lazy(r"(?<!\S)(?:last name|surname|family name)(?!\S)")
+
+
+def find_name_correction(words: list[str], *, expecting: str | None) -> tuple[str, str | None] | None:
+    """A name said with its spelling or as a correction of itself: (name, part). ``part`` is "last" or "first"
+    when only that part was said (the rest is the name known before), else None.
+
+    - "no it's hill h i l l anna hill" -> ("Anna Hill", None): the spelled letters make a word, and the name
+      said with that word is the name;
+    - "jon smith sorry smyth s m y t h" -> ("Jon Smyth", None): after "sorry" one word replaces the part of
+      the name it sounds like (the last name here, "jon sorry john smith" the first);
+    - "the last name is spelled o k o n k w o" -> ("Okonkwo", "last").
+    At the read-back (``expecting`` "confirm") only a spelled name or an anchored one ("my last name is")
+    counts: a bare word there is more likely "sounds good" than a name.
+    """
+    text = " ".join(words)
+    spelled = _spelled(words)
+    runs = _name_runs(words)
+    if expecting not in ("confirm", "name"):
+        return None
+    if expecting == "confirm" and not spelled and not _NAME_CUE.search(text):
+        return None
+    target = None
+    if spelled:
+        key = spelled.lower()
+        with_it = [run for run in runs if key in [w for _, w in run] or _sounds_like(key, run[-1][1])]
+        target = max(with_it, key=len) if with_it else [(len(words), key)]
+        if len(target) == 1 and target[0][1] != key:
+            target = [(target[0][0], key)]
+        elif len(target) > 1:  # the spelling decides how the word it spells is written
+            target = [(i, key if _respelled(key, w) and w == target[-1][1] else w) for i, w in target]
+    elif runs:
+        target = runs[-1]
+    if not target:
+        return None
+    before = [run for run in runs if run[-1][0] < target[0][0] and len(run) >= 2]
+    if len(target) == 1 and before and _repair_between(words, before[-1][-1][0], target[0][0]):
+        earlier = [w for _, w in before[-1]]
+        word = target[0][1]
+        last_like = _similarity(word, earlier[-1]) >= _similarity(word, earlier[0])
+        merged = earlier[:-1] + [word] if last_like else [word] + earlier[1:]
+        return " ".join(_title(w) for w in merged), None
+    if expecting == "name" and not spelled:
+        return None  # a name said plainly when asked: find_name reads it
+    part = None
+    if len(target) == 1:
+        if _FIRST_NAME_CUE.search(text):
+            part = "first"
+        elif _LAST_NAME_CUE.search(text) or expecting == "confirm":
+            part = "last"
+    return " ".join(_title(w) for _, w in target), part
+
+
+def _name_runs(words: list[str]) -> list[list[tuple[int, str]]]:
+    """Runs of words that could be a name (no small or everyday words, no single letters), with positions."""
+    runs: list[list[tuple[int, str]]] = []
+    run: list[tuple[int, str]] = []
+    for i, word in enumerate(words + [""]):
+        ok = bool(re.fullmatch(r"[a-z][a-z'\-]+", word)) and (
+            word in NAME_WORDS or not (word in _NAME_STOP or word in NOT_NAMES or word in _NAME_REPAIR))
+        if ok and len(run) < MAX_NAME_WORDS:
+            run.append((i, word))
+            continue
+        if run:
+            runs.append(run)
+        run = [(i, word)] if ok else []
+    return runs
+
+
+def _respelled(spelled: str, heard: str) -> bool:
+    """Whether the spelled letters say how the heard word is written ("smyth" for "smith"); "dsouza" does not
+    undo the apostrophe of "d'souza"."""
+    plain = heard.replace("'", "").replace("-", "")
+    return plain != spelled and _sounds_like(spelled, heard)
+
+
+def _repair_between(words: list[str], end: int, start: int) -> bool:
+    return any(w in _NAME_REPAIR for w in words[end + 1:start])
+
+
+def _similarity(a: str, b: str) -> float:
+    from difflib import SequenceMatcher
+    return SequenceMatcher(None, a, b).ratio() + (0.5 if a[:1] == b[:1] else 0.0)
+
+
+def _sounds_like(a: str, b: str) -> bool:
+    """ "smyth" ~ "smith", "hill" ~ "hil": one spelled, one heard -- same start, mostly the same letters."""
+    return a[:1] == b[:1] and _similarity(a, b) >= 1.2
+
+
 def _word_index(text: str, char: int) -> int:
     return len(text[:char].split())
 

@@ -78,6 +78,14 @@ def parse(text: str, *, now: datetime, time_zone: str, expecting: Expecting | No
     if choice is not None and choice[1]:
         prefs = []
     name = reading.first(lambda w, _: contacts.find_name(w, expecting=expecting))
+    name_part = None
+    fixed = contacts.find_name_correction(masked, expecting=expecting)
+    # Spelled, or corrected in the same breath ("jon smith sorry smyth s m y t h"); a name read whole that
+    # already holds it ("my name is chris o k o n k w o": Chris Okonkwo) stays.
+    if fixed is not None and not (name and fixed[0].lower() in name.lower().split() + [name.lower()]):
+        name, name_part = fixed
+    elif fixed is not None and name and fixed[0].lower() == name.lower():
+        name_part = fixed[1]  # "no my last name is hill": the last name only
     catalog = services.catalog_of(event_types)
     signals = acts.emergency_signals(ntext)
     severe = bool(set(signals) & SEVERE_SIGNALS)
@@ -108,6 +116,7 @@ def parse(text: str, *, now: datetime, time_zone: str, expecting: Expecting | No
         not_offered=service.not_offered if service else None,
         partial_digits=partial,
         name=name,
+        name_part=name_part if name else None,
         address=address.value if address else None,
         postal_code=postal.value if postal else None,
         phone=phone.value if phone else None,

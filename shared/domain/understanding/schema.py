@@ -61,6 +61,7 @@ ChoiceKind = Literal["ordinal", "relative", "time", "day", "any", "none"]
 EmergencySignal = Literal["flooding", "burst_pipe", "sewage_backup", "gas_smell", "carbon_monoxide",
                           "no_heat", "no_cooling", "freezing", "electrical_hazard", "fire_or_smoke",
                           "declared_emergency"]
+NamePart = Literal["first", "last"]
 CorrectableField = Literal["service", "name", "address", "postal_code", "phone", "email", "time", "choice"]
 
 WEEKDAY_NAMES: tuple[Weekday, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
@@ -190,6 +191,9 @@ class Understanding(_Schema):
                                                               "needs, exactly as in the business's list.")
     service_phrase: Phrase | None = Field(None, description="The caller's words for the service need.")
     name: Phrase | None = Field(None, description="The caller's name as they said it.")
+    name_part: NamePart | None = Field(None, description="'last' or 'first' when only that part of the name was "
+                                                         "said (correcting it: keep the other part known), "
+                                                         "null for a whole name.")
     address: Phrase | None = Field(None, description="Service street address as said (digits as numerals).")
     postal_code: PostalCode | None = Field(None, description="US ZIP code: 5 digits, or ZIP+4 as 12345-6789.")
     phone: E164 | None = Field(None, description="Callback number in E.164, e.g. +13125550100.")

@@ -1,0 +1,50 @@
+"""A name put right at the read-back ("...for Anna Hall. Shall I book it?") or when asked: spelled letters make
+the word, the name said with it is the name, and "sorry X" replaces the part of the name X sounds like."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.parametrize("text, name", [
+    ("no it's hill h i l l anna hill", "Anna Hill"),
+    ("jon smith sorry smyth s m y t h", "Jon Smyth"),
+    ("no the name is wrong it's anna hill", "Anna Hill"),
+    ("that's not my name it's john smith", "John Smith"),
+    ("almost it's maria gonzales g o n z a l e s", "Maria Gonzales"),
+    ("no no it's d'souza d s o u z a priya d'souza", "Priya D'Souza"),
+    ("the name's wrong it should be kevin o'brien", "Kevin O'Brien"),
+])
+def test_a_whole_name_corrected_at_the_readback(understand, text, name):
+    u = understand(text, expecting="confirm")
+    assert (u.intent, u.name, u.name_part, u.corrects) == ("correction", name, None, ["name"]), u
+    assert u.answer != "yes"
+
+
+@pytest.mark.parametrize("text, name, part", [
+    ("the last name is spelled o k o n k w o", "Okonkwo", "last"),
+    ("no my last name is hill", "Hill", "last"),
+    ("it's spelled s m y t h", "Smyth", "last"),
+    ("my first name is spelled k a t e", "Kate", "first"),
+])
+def test_only_part_of_the_name_corrected_says_which_part(understand, text, name, part):
+    u = understand(text, expecting="confirm")
+    assert (u.intent, u.name, u.name_part, u.corrects) == ("correction", name, part, ["name"]), u
+
+
+@pytest.mark.parametrize("text", ["yes", "yes that's right", "sounds good go ahead", "yep book it",
+                                  "yes please", "perfect thank you"])
+def test_a_plain_yes_at_the_readback_is_no_name(understand, text):
+    u = understand(text, expecting="confirm")
+    assert (u.answer, u.name, u.corrects) == ("yes", None, []), u
+
+
+@pytest.mark.parametrize("text, name", [
+    ("jon smith sorry smyth", "Jon Smyth"),
+    ("jon sorry john smith", "John Smith"),
+    ("it's anna hill h i l l", "Anna Hill"),
+    ("my name is chris o k o n k w o", "Chris Okonkwo"),
+    ("maria gonzalez g o n z a l e z", "Maria Gonzalez"),
+])
+def test_a_name_spelled_or_put_right_when_asked(understand, text, name):
+    assert understand(text, expecting="name").name == name
