@@ -67,12 +67,34 @@ def _resolve_ambiguous(words: list[str]) -> list[bool]:
             number_before = i > 0 and numeric[i - 1]
             number_after = i + 1 < len(words) and numeric[i + 1]
             if words[i] == "one":
-                numeric[i] = (number_before or number_after or before in _ONE_AFTER
+                # "... and then oh oh oh one": after "oh oh" (or a number and "oh") a "one" is a digit too
+                zeros_before = before in ZERO_LETTERS and i >= 2 and (words[i - 2] in ZERO_LETTERS or numeric[i - 2])
+                numeric[i] = (number_before or number_after or before in _ONE_AFTER or zeros_before
                               or after in ("am", "pm", "oclock", "hundred", "thousand", "dash"))
             else:
-                numeric[i] = bool(number_before or number_after)
+                numeric[i] = bool(number_before or number_after or _zeros_after_a_group(words, numeric, i))
             changed = changed or numeric[i]
     return numeric
+
+
+# Said between the groups of a number ("three one two, and then oh oh oh one").
+_GROUP_JOINERS = frozenset({"and", "then", "um", "uh", "dash", "comma"})
+
+
+def _zeros_after_a_group(words: list[str], numeric: list[bool], i: int) -> bool:
+    """ "... two one three and then oh oh oh oh": "oh"s in a row (two or more) after a number and joiners."""
+    run_end = i
+    while run_end + 1 < len(words) and words[run_end + 1] in ZERO_LETTERS:
+        run_end += 1
+    run_start = i
+    while run_start > 0 and words[run_start - 1] in ZERO_LETTERS:
+        run_start -= 1
+    if run_end == run_start:
+        return False
+    k = run_start - 1
+    while k >= 0 and words[k] in _GROUP_JOINERS:
+        k -= 1
+    return k >= 0 and k < run_start - 1 and numeric[k]
 
 
 def numeric_words(words: list[str]) -> list[str]:
