@@ -10,7 +10,9 @@ Start, End, Version). Saves are ETag-conditional: a stale ETag raises ``Conflict
   reused key with a different body is recognised (first writer wins: insert-only);
 - ``event:<outlook event id>``: the booking an Outlook event stands for (Graph notifications);
 - ``host:<host id>`` / ``<start>|<booking id>``: the host's bookings by start time (round-robin counts,
-  daily limits).
+  daily limits);
+- ``namezip:<hash>`` / ``<booking id>``: bookings by the customer's name and ZIP code, keyed by a SHA-256 hash of
+  both (never the name or ZIP itself), for a caller calling from another phone (:meth:`find_by_name_and_postal_code`).
 
 The customer's phone and e-mail are indexed in ``privacyindex`` (shared/adapters/store_privacy.py), by hash,
 so an export or erasure request finds the person's bookings without reading them all; :meth:`find_by_phone`
@@ -25,6 +27,7 @@ remove the hints the previous version needed and the new one does not.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -76,6 +79,22 @@ def _event_row(booking: Booking) -> dict[str, Any] | None:
             "BookingId": booking.id, "Mailbox": booking.outlook_mailbox or ""}
 
 
+def name_zip_key(name: str | None, postal_code: str | None) -> str | None:
+    """The ``namezip:`` partition of a name and ZIP code: letters of the name, the ZIP's five digits, hashed."""
+    letters = "".join(ch for ch in (name or "").lower() if ch.isalpha())
+    digits = "".join(ch for ch in (postal_code or "") if ch.isdigit())[:5]
+    if not letters or len(digits) != 5:
+        return None
+    return "namezip:" + hashlib.sha256(f"frontdesk-namezip|{letters}|{digits}".encode()).hexdigest()
+
+
+def _name_zip_row(booking: Booking) -> dict[str, Any] | None:
+    partition = name_zip_key(booking.customer.name, booking.customer.postal_code)
+    if partition is None:
+        return None
+    return {"PartitionKey": partition, "RowKey": safe_key(booking.id), "BookingId": booking.id}
+
+
 def _idempotency_partition(key: str) -> str:
     return "idem:" + safe_key(key)
 
@@ -86,7 +105,7 @@ def _subjects(booking: Booking) -> set[Subject]:
 
 
 def _index_keys(booking: Booking) -> set[tuple[str, str]]:
-    rows = [_host_row(booking), _event_row(booking)]
+    rows = [_host_row(booking), _event_row(booking), _name_zip_row(booking)]
     return {(row["PartitionKey"], row["RowKey"]) for row in rows if row is not None}
 
 
@@ -223,7 +242,7 @@ class BookingStore:
 
     async def _write_index(self, index, booking: Booking, previous: Booking | None = None) -> None:
         from azure.data.tables import UpdateMode
-        rows = [row for row in (_host_row(booking), _event_row(booking)) if row is not None]
+        rows = [row for row in (_host_row(booking), _event_row(booking), _name_zip_row(booking)) if row is not None]
         # The version being replaced already has its people indexed: only a changed phone or e-mail costs a write.
         people = _subjects(booking) - (_subjects(previous) if previous is not None else set())
         with translated_errors("index booking"):
@@ -272,6 +291,20 @@ class BookingStore:
 
         stored = await asyncio.gather(*(read(booking_id) for booking_id in found))
         matching = [item for item in stored if item is not None and subject.matches(item.value.customer.phone)]
+        return sorted(matching, key=lambda item: (item.value.start, item.value.id))
+
+    async def find_by_name_and_postal_code(self, name: str, postal_code: str) -> list[Stored[Booking]]:
+        """The bookings under this customer name and ZIP code (one partition query), oldest start first."""
+        partition = name_zip_key(name, postal_code)
+        if partition is None:
+            return []
+        _, index = await self._tables()
+        with translated_errors("find bookings by name and ZIP"):
+            ids = [row["BookingId"] async for row in index.query_entities("PartitionKey eq @pk",
+                                                                          parameters={"pk": partition})]
+        stored = await asyncio.gather(*(self.get(booking_id) for booking_id in ids[:_PARALLEL_READS]))
+        matching = [item for item in stored if item is not None
+                    and name_zip_key(item.value.customer.name, item.value.customer.postal_code) == partition]
         return sorted(matching, key=lambda item: (item.value.start, item.value.id))
 
     async def reserve_idempotency_key(self, key: str, booking_id: str, fingerprint: str | None, *,

@@ -9,7 +9,8 @@ What each way of being found allows (docs/SECURITY.md, "Changes by phone"):
   name, status -- never the address);
 * a change (cancel, move) needs a second factor for the chosen booking: the ZIP code of the service
   address (or, found by the caller id, the booking's reference). A number said (calling from another
-  phone) is not a factor at all: the ZIP code comes before anything is read back;
+  phone) is not a factor at all: the ZIP code comes before anything is read back. Found by a name and
+  ZIP code, the ZIP code is the factor (it was part of the lookup);
 * three wrong ZIP codes lock the booking's phone self-service for a while (:class:`LockSelfService`,
   which also tells the owner) and the call becomes a message.
 
@@ -28,7 +29,7 @@ from shared.domain.dialog.model import (BookingsFound, Change, ChangeBooking, Ch
                                         FindBookings, FindSlots, FoundBooking, Heard, LockSelfService, Offer, Step,
                                         SlotsFound, zip_digest)
 from shared.domain.dialog.speech import phone_ending, service_name, spoken_choices, spoken_time
-from shared.domain.understanding import TimePreference, accepts
+from shared.domain.understanding import TimePreference, accepts, parse
 
 MAX_ZIP_MISSES = 3
 MAX_LOOKUPS = 3  # caller id, then at most two things said (a reference, a number) before a message
@@ -39,6 +40,8 @@ _HEX_WORDS = {"zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "to": "2
               "a": "a", "ay": "a", "b": "b", "be": "b", "bee": "b", "c": "c", "see": "c", "sea": "c", "d": "d",
               "dee": "d", "e": "e", "f": "f", "ef": "f", "k": "k", "kay": "k"}
 _REFERENCE = re.compile(r"bk([0-9a-f]{24})")
+_UNDER = re.compile(r"^(?:(?:it'?s|it is|that'?s|the appointment is|it should be)\s+)?(?:under\s+)?(?:the name\s+)?"
+                    r"(?:of\s+)?", re.IGNORECASE)
 
 
 def spoken_reference(text: str) -> str | None:
@@ -92,6 +95,7 @@ def found(turn: m._Turn, event: BookingsFound, ctx: DialogContext) -> Step:
     if not upcoming:
         return _none_found(turn, event.kind, ctx)
     change.identified = event.kind
+    change.verified = event.kind == "name_zip"  # the ZIP code was said to find it
     change.bookings = upcoming[:4]
     if len(change.bookings) == 1:
         change.chosen = change.bookings[0].booking_id
@@ -104,12 +108,14 @@ def _none_found(turn: m._Turn, kind: str, ctx: DialogContext) -> Step:
     if len(change.lookups) >= MAX_LOOKUPS:
         turn.line("I'm sorry, I couldn't find that appointment.")
         return m._to_message(turn, ctx, f"wants to {_wants(change.intent)}; no booking found", auto_body=True)
+    change.said_name = None
     if kind == "caller_id":
         return _ask_reference(turn, "I don't see an upcoming appointment under the number you're calling from. If "
                                     "you have the booking reference from your confirmation text, please read it to "
-                                    "me. It starts with B K. Or tell me the phone number you booked with.")
-    return _ask_reference(turn, "I couldn't find an upcoming appointment for that. Could you read me the reference "
-                                "again, or the phone number you booked with?")
+                                    "me. It starts with B K. Or tell me the phone number or the name you booked "
+                                    "with.")
+    return _ask_reference(turn, "I couldn't find an upcoming appointment for that. Could you read me the reference, "
+                                "or the phone number or name you booked with?")
 
 
 def _ask_which(turn: m._Turn, ctx: DialogContext) -> Step:
@@ -206,8 +212,15 @@ def _heard_lookup(turn: m._Turn, event: Heard, ctx: DialogContext) -> Step:
         return _lookup(turn, "phone", u.phone)
     if u.answer == "no" or u.intent == "no":
         return m._to_message(turn, ctx, f"wants to {_wants(change.intent)}; has no reference", auto_body=True)
+    name = u.name or parse(_UNDER.sub("", event.text.strip()), now=ctx.now, time_zone=ctx.time_zone,
+                           expecting="name").name
+    if name:
+        change.said_name = name
+        if u.postal_code:
+            return _lookup(turn, "name_zip", f"{name}|{u.postal_code}")
+        return turn.ask("change_verify", "And what's the ZIP code of the address where the appointment is?")
     return m._miss(turn, ctx, "Sorry, I didn't get that. Please read the reference letter by letter, or say the "
-                              "phone number you booked with.")
+                              "phone number or the name you booked with.")
 
 
 def _heard_which(turn: m._Turn, event: Heard, ctx: DialogContext) -> Step:
@@ -242,6 +255,10 @@ def _heard_zip(turn: m._Turn, event: Heard, ctx: DialogContext) -> Step:
     said = u.postal_code or spoken_reference(event.text)
     if said is None:
         return m._miss(turn, ctx, "Sorry, what's the five-digit ZIP code?")
+    if booking is None:  # looking it up by the name said and this ZIP code
+        if not u.postal_code:
+            return _lookup(turn, "reference", said)
+        return _lookup(turn, "name_zip", f"{change.said_name}|{u.postal_code}")
     if said == booking.booking_id or zip_digest(booking.booking_id, said) == booking.zip_digest:
         change.verified = True
         state.misses = 0

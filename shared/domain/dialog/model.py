@@ -32,7 +32,7 @@ Stage = Literal["need", "address", "postal_code", "name", "phone_confirm", "phon
 Mode = Literal["booking", "message", "change"]
 Outcome = Literal["booked", "changed", "message_taken", "transferred", "abandoned", "failed"]
 ChangeIntent = Literal["cancel", "reschedule", "status"]
-LookupKind = Literal["caller_id", "reference", "phone"]
+LookupKind = Literal["caller_id", "reference", "phone", "name_zip"]
 HoldStatus = Literal["placing", "held", "confirming", "confirmed", "released"]
 
 # What each listening stage asks the parser to expect.
@@ -113,6 +113,7 @@ class Change(_State):
     intent: ChangeIntent
     identified: LookupKind | None = None
     lookups: list[str] = Field(default_factory=list)  # lookups done, by kind
+    said_name: str | None = None  # the name the booking is under, said to look it up with its ZIP code
     bookings: list[FoundBooking] = Field(default_factory=list)
     chosen: str | None = None
     verified: bool = False
@@ -326,7 +327,8 @@ class TakeMessage:
 @dataclass(frozen=True, slots=True)
 class FindBookings:
     """Find the caller's upcoming bookings by ``kind`` (answered by :class:`BookingsFound`): the caller id
-    or a number said (E.164, through the hashed phone index), or a booking reference (its id)."""
+    or a number said (E.164, through the hashed phone index), a booking reference (its id), or a name and ZIP
+    code (``name|zip``, through the hashed name-and-ZIP index)."""
 
     kind: LookupKind
     value: str

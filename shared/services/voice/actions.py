@@ -156,6 +156,9 @@ class ActionRunner:
                 if action.kind == "reference":
                     stored = await self.services.bookings.get(action.value)
                     found = [stored] if stored is not None else []
+                elif action.kind == "name_zip":
+                    name, _, postal_code = action.value.rpartition("|")
+                    found = await self.services.bookings.find_by_name_and_postal_code(name, postal_code)
                 else:
                     found = await self.services.bookings.find_by_phone(action.value)
                 upcoming = [item.value for item in found if item.value.end > self.now]

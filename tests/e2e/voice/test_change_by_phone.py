@@ -135,6 +135,22 @@ async def test_from_another_phone_the_reference_and_zip_find_and_cancel_it(clean
     await ended_with(call, "changed")
 
 
+async def test_from_another_phone_the_name_and_zip_find_it(clean_stack, phone, receptionist, api):
+    stack = clean_stack
+    now = receptionist.at("tue", "09:00")
+    booking = await book(clean_stack, api, now + timedelta(days=1))
+
+    call = await place_call(phone, CallScript(["I need to cancel my appointment", "it's under alex morgan", "60614",
+                                               "yes", "no"], caller=OTHER_PHONE))
+
+    assert f"Cancel your plumbing repair visit tomorrow, {spoken(booking['start'])}?" in call.said
+    assert await eventually(lambda: events(stack, DANA) == [])
+    assert (await stored_booking(booking["id"])).status.value == "cancelled"
+    # The customer is texted at the booking's own number, not the phone that called.
+    assert await eventually(lambda: any("has been cancelled" in t["message"] for t in texts_to(stack, CALLER)))
+    assert texts_to(stack, OTHER_PHONE) == []
+
+
 async def test_a_number_said_alone_reads_nothing_back(clean_stack, phone, receptionist, api):
     now = receptionist.at("tue", "09:00")
     booking = await book(clean_stack, api, now + timedelta(days=1))

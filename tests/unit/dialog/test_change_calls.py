@@ -35,6 +35,9 @@ class Office(World):
         if isinstance(action, FindBookings):
             if action.kind == "reference":
                 return BookingsFound(action.kind, tuple(b for b in self.bookings if b.booking_id == action.value))
+            if action.kind == "name_zip":
+                mine = action.value.lower() == "alex morgan|60614"
+                return BookingsFound(action.kind, tuple(self.bookings) if mine else ())
             return BookingsFound(action.kind, tuple(self.bookings) if action.value == "+13125550188" else ())
         if isinstance(action, ChangeBooking):
             return ChangeUpdate(action.booking_id, self.fates.pop(0) if self.fates else "done")
@@ -105,6 +108,24 @@ def test_from_another_phone_the_reference_finds_it_and_the_zip_verifies_it(offic
     call.say("60614")
     call.say("yes")
     assert [c.booking_id for c in call.of(ChangeBooking)] == [REF]
+
+
+def test_from_another_phone_a_name_and_its_zip_find_it(office):
+    call = office(caller="+17735550123")
+    call.say("I need to cancel my appointment")
+    assert call.say("it's under alex morgan") == ["And what's the ZIP code of the address where the appointment is?"]
+    assert call.say("60614") == ["Cancel your plumbing repair visit tomorrow, Wednesday, March 11th at 10 AM?"]
+    assert call.of(FindBookings)[-1].kind == "name_zip"
+    call.say("yes")
+    assert [c.booking_id for c in call.of(ChangeBooking)] == [REF]
+
+
+def test_a_name_with_the_wrong_zip_finds_nothing_and_changes_nothing(office):
+    call = office(caller="+17735550123")
+    call.say("cancel my visit")
+    call.say("alex morgan")
+    assert call.say("60601")[0].startswith("I couldn't find an upcoming appointment")
+    assert call.of(ChangeBooking) == []
 
 
 def test_a_number_said_alone_needs_the_zip_before_anything_is_read_back(office):

@@ -57,7 +57,8 @@ CHANGES = ["i need to cancel my appointment", "i need to move my appointment", "
            "i'm calling from my wife's phone, i want to cancel"]
 REFERENCES = ["it's b k underscore zero one two three four five six seven eight nine a b c d e f zero one two three "
               "four five six seven", "bk_a1a1a1a1a1a1a1a1a1a1a1a1", "b k nine nine nine", "i don't have it",
-              "three one two five five five oh one eight eight", "seven seven three five five five zero one two three"]
+              "three one two five five five oh one eight eight", "seven seven three five five five zero one two three",
+              "it's under alex morgan", "maria gonzalez", "alex morgan 60614"]
 WHICH = ["the first one", "the second one", "the friday one", "the drain cleaning", "the later one", "neither"]
 ASIDES = ["can you say that again", "hold on a second", "i want to speak to a person", "what are your prices",
           "i need to cancel my appointment", "goodbye", "leave a message", "actually make it friday",
@@ -122,6 +123,9 @@ class RandomWorld(World):
         if isinstance(action, FindBookings):
             if action.kind == "reference":
                 return BookingsFound(action.kind, tuple(b for b in self.bookings if b.booking_id == action.value))
+            if action.kind == "name_zip":
+                mine = self.bookings if action.value.lower() == f"alex morgan|{BOOKING_ZIP}" else []
+                return BookingsFound(action.kind, tuple(mine))
             wanted = "+13125550188" if action.kind == "phone" else action.value
             mine = self.bookings if wanted == "+13125550188" else []
             return BookingsFound(action.kind, tuple(b.model_copy(update={"locked": b.booking_id in self.locked})
