@@ -13,14 +13,15 @@ Usage (the voice service does this once per webhook)::
 from shared.domain.dialog.hours import OfficeHours, OfficeHoursError, parse_office_hours
 from shared.domain.dialog.machine import MAX_POLLS, MAX_REPROMPTS, MAX_SAME_PROMPT, MAX_TURNS, advance, start
 from shared.domain.dialog.model import (Action, BookedJob, BookingsFound, CallState, Change, ChangeBooking,
-                                        ChangeUpdate, FindBookings, FoundBooking, LockSelfService, zip_digest)
+                                        ChangeUpdate, FindBookings, FoundBooking, JoinWaitlist, LockSelfService,
+                                        WaitlistJoined, zip_digest)
 from shared.domain.dialog.model import (CheckHold, ConfirmHold, Details, DialEnded,
                                         DialogContext, Event, FindSlots, Hangup, Heard, Hold, HoldUpdate, HungUp,
                                         Listen, Offer, PlaceHold, Poll, Redirect, ReleaseHold, Silence, SlotsFound,
                                         Step, TakeMessage, Transfer)
 
 __all__ = ["Action", "BookedJob", "BookingsFound", "Change", "ChangeBooking", "ChangeUpdate", "FindBookings",
-           "FoundBooking", "LockSelfService", "zip_digest", "CallState", "CheckHold", "ConfirmHold", "Details",
+           "FoundBooking", "JoinWaitlist", "LockSelfService", "WaitlistJoined", "zip_digest", "CallState", "CheckHold", "ConfirmHold", "Details",
            "DialEnded", "DialogContext",
            "Event", "FindSlots", "Hangup", "Heard", "Hold", "HoldUpdate", "HungUp", "Listen", "MAX_POLLS",
            "MAX_REPROMPTS", "MAX_SAME_PROMPT", "MAX_TURNS", "Offer", "OfficeHours", "OfficeHoursError", "PlaceHold",

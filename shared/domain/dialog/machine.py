@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from shared.domain.business import EventType
 from shared.domain.dialog.model import (Action, BookedJob, BookingsFound, CallState, ChangeUpdate, CheckHold,
-                                        ConfirmHold, DialEnded,
+                                        ConfirmHold, DialEnded, JoinWaitlist, WaitlistJoined,
                                         DialogContext, Event, FindSlots, Hangup, Heard, Hold, HoldUpdate, HungUp,
                                         Listen, Offer, PlaceHold, Poll, Redirect, ReleaseHold, Silence, SlotsFound,
                                         Stage, Step, TakeMessage, Transfer)
@@ -49,6 +49,8 @@ WATER_SIGNALS = {"flooding", "burst_pipe", "sewage_backup"}
 HEAT_SIGNALS = {"no_heat", "no_cooling"}
 _BYE = re.compile(r"\b(?:good ?)?bye\b", re.IGNORECASE)  # "no thanks, bye": a no that ends the call
 _AGAIN = re.compile(r"\bagain\b|\b(?:same|another) (?:one|thing|job|visit|appointment)\b", re.IGNORECASE)
+_EARLIER = re.compile(r"\b(?:earlier|sooner)\b.*\b(?:opens?|comes?|free[sd]?|available|cancel\w*)\b"
+                      r"|\bwait ?list\b|\bwaiting list\b", re.IGNORECASE)
 _MESSAGE = re.compile(r"\b(?:leave|take) a message\b|^\W*(?:a )?message\W*$", re.IGNORECASE)
 DAYTIME = (7, 20)  # local hours offered to callers who are not in an emergency, when there is a choice
 
@@ -157,6 +159,8 @@ def advance(state: CallState, event: Event, ctx: DialogContext) -> Step:
         return _changes().found(turn, event, ctx)
     if isinstance(event, ChangeUpdate):
         return _changes().updated(turn, event, ctx)
+    if isinstance(event, WaitlistJoined):
+        return _waitlist_joined(turn, event, ctx)
     raise TypeError(f"unknown dialog event {event!r}")
 
 
@@ -205,6 +209,9 @@ def _heard(turn: _Turn, event: Heard, ctx: DialogContext) -> Step:
         return _to_message(turn, ctx, "asked to leave a message", auto_body=False)
     if state.mode == "change":
         return _changes().heard(turn, event, ctx)
+    if state.stage == "anything_else" and state.mode == "booking" and _EARLIER.search(event.text) \
+            and state.booked and state.booked[-1] not in state.waitlisted and state.jobs:
+        return _join_waitlist(turn)
     if state.stage == "anything_else" and state.mode == "booking" and _another_job(u, ctx):
         _next_booking(state)
     if (u.not_offered and not u.event_type and state.mode == "booking" and state.details.event_type is None
@@ -1071,6 +1078,27 @@ def _event_type(state: CallState, ctx: DialogContext, default: object = ...) -> 
             raise LookupError("no event type chosen yet")
         return default  # type: ignore[return-value]
     return ctx.config.event_type(key)
+
+
+def _join_waitlist(turn: _Turn) -> Step:
+    """After a confirmed booking: "let me know if something earlier opens up" (once per booking)."""
+    state = turn.state
+    key, job = state.booked[-1], state.jobs[-1]
+    state.waitlisted.append(key)
+    return turn.act(JoinWaitlist(key, job.event_type, job.start, state.details.model_copy())).waiting()
+
+
+def _waitlist_joined(turn: _Turn, event: WaitlistJoined, ctx: DialogContext) -> Step:
+    state = turn.state
+    if state.stage != "anything_else":
+        return _poll(turn, ctx)
+    if event.ok:
+        turn.line(f"Sure. If an earlier time opens up, we'll text {phone_ending(state.details.phone)}, and you can "
+                  "reply YES to take it. Your booking stays as it is until then.")
+    else:
+        turn.line("I'm sorry, I couldn't put you on the list for an earlier time just now. Your booking stays as "
+                  "it is.")
+    return turn.ask("anything_else", "Is there anything else I can help you with?")
 
 
 def _changes():

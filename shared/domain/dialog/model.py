@@ -171,6 +171,7 @@ class CallState(_State):
     callback_note: str | None = None  # another number the caller said that could not be read, for the office
     carried_digits: str | None = None  # digits of a phone number or ZIP said so far, joined with the next ones
     change: Change | None = None  # a call about an existing booking (cancel, move, when is it)
+    waitlisted: list[str] = Field(default_factory=list)  # hold keys whose booking is on the waitlist for earlier
     ended: bool = False
 
     @property
@@ -257,7 +258,16 @@ class ChangeUpdate:
     reason: str | None = None
 
 
-Event = Union[Heard, Silence, Poll, SlotsFound, HoldUpdate, DialEnded, HungUp, BookingsFound, ChangeUpdate]
+@dataclass(frozen=True, slots=True)
+class WaitlistJoined:
+    """The answer to :class:`JoinWaitlist`."""
+
+    key: str
+    ok: bool
+
+
+Event = Union[Heard, Silence, Poll, SlotsFound, HoldUpdate, DialEnded, HungUp, BookingsFound, ChangeUpdate,
+              WaitlistJoined]
 
 
 # ---------------------------------------------------------------- actions
@@ -357,8 +367,19 @@ class LockSelfService:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class JoinWaitlist:
+    """"Let me know if something earlier opens up": put the booking of hold ``key`` (confirmed) on the waitlist
+    for an earlier time before ``start`` (answered by :class:`WaitlistJoined`)."""
+
+    key: str
+    event_type: str
+    start: datetime
+    details: Details
+
+
 Action = Union[FindSlots, PlaceHold, CheckHold, ConfirmHold, ReleaseHold, TakeMessage, FindBookings, ChangeBooking,
-               LockSelfService]
+               LockSelfService, JoinWaitlist]
 
 
 # ---------------------------------------------------------------- how a turn ends

@@ -34,8 +34,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from shared.domain.dialog import (BookingsFound, ChangeBooking, ChangeUpdate, CheckHold, ConfirmHold, FindBookings,
-                                  FindSlots, FoundBooking, HoldUpdate, LockSelfService, PlaceHold, ReleaseHold,
-                                  SlotsFound, TakeMessage, zip_digest)
+                                  FindSlots, FoundBooking, HoldUpdate, JoinWaitlist, LockSelfService, PlaceHold,
+                                  ReleaseHold, SlotsFound, TakeMessage, WaitlistJoined, zip_digest)
 from shared.domain.dialog.offers import fitting, widened
 from shared.domain.routing import RoutingContext
 from shared.domain.understanding import search_window
@@ -89,7 +89,7 @@ class ActionRunner:
         handler = {FindSlots: self.find_slots, PlaceHold: self.place_hold, CheckHold: self.check_hold,
                    ConfirmHold: self.confirm, ReleaseHold: self.release, TakeMessage: self.take_message,
                    FindBookings: self.find_bookings, ChangeBooking: self.change_booking,
-                   LockSelfService: self.lock_self_service}[type(action)]
+                   LockSelfService: self.lock_self_service, JoinWaitlist: self.join_waitlist}[type(action)]
         return await handler(action)
 
     # ------------------------------------------------------------ times
@@ -110,16 +110,14 @@ class ActionRunner:
         context = RoutingContext(postal_code=action.postal_code)
         horizon = min(event_type.maximum_advance, SEARCH_HORIZON if not action.urgent else event_type.maximum_advance)
         start, end = search_window(action.times, self.now, horizon)
-        # Times are offered as they will be when the caller picks one: a time that falls inside the minimum
-        # notice while the caller thinks it over would otherwise be refused at the hold ("just taken").
-        as_of = self.now + OFFER_KEEPS_FOR
+        keeps = lasting_offers(event_type, self.now, urgent=action.urgent)
         if end > start:  # the caller's own window first: usually a day or two, cheap to read
-            result = await self.availability.slots(event_type, start, end, context=context, now=as_of)
-            if (found := fitting(action.times, result.slots, action.exclude, time_zone)) is not None:
+            result = await self.availability.slots(event_type, start, end, context=context, now=self.now)
+            if (found := fitting(action.times, keeps(result.slots), action.exclude, time_zone)) is not None:
                 return found
         result = await self.availability.slots(event_type, self.now, self.now + horizon, context=context,
-                                               now=as_of)
-        return widened(action.times, result.slots, action.exclude, start, time_zone)
+                                               now=self.now)
+        return widened(action.times, keeps(result.slots), action.exclude, start, time_zone)
 
     async def _find_move_slots(self, action: FindSlots) -> SlotsFound:
         """Times to move a booking to: its own routing (ZIP, CRM owner), its own time not counted as taken;
@@ -278,6 +276,28 @@ class ActionRunner:
             log.warning("phone self-service locked for %s after wrong ZIP codes", action.booking_id)
         except (ExternalServiceError, TimeoutError) as exc:
             log.error("could not lock phone self-service or tell the owner (%s)", type(exc).__name__)
+
+    async def join_waitlist(self, action: JoinWaitlist) -> WaitlistJoined:
+        """Put the call's confirmed booking on the waitlist for a time before it (within 14 days)."""
+        from shared.domain.booking import Customer
+        from shared.services import waitlist
+        details = action.details
+        end = min(action.start, self.now + waitlist.MAX_WINDOW)
+        if end <= self.now:
+            return WaitlistJoined(action.key, False)
+        try:
+            request = waitlist.WaitlistRequest(
+                event_type=action.event_type, window_start=self.now, window_end=end,
+                time_zone=self.config.business.time_zone, booking_id=booking_id_of(action.key),
+                customer=Customer(name=details.name or "Caller", phone=details.phone, email=details.email,
+                                  address=details.address, postal_code=details.postal_code))
+            async with asyncio.timeout(self.budget(LOOKUP_BUDGET_SECONDS)):
+                await waitlist.join_waitlist(self.services, request, self.now, channel="voice")
+        except (ValueError, ExternalServiceError, TimeoutError) as exc:  # WaitlistError is a ValueError
+            log.warning("could not put the caller on the waitlist (%s: %s)", type(exc).__name__, exc)
+            return WaitlistJoined(action.key, False)
+        log.info("caller's booking put on the waitlist for an earlier time")
+        return WaitlistJoined(action.key, True)
 
     # ------------------------------------------------------------ holds (the booking saga)
 
@@ -450,6 +470,17 @@ def _decoded(value: Any) -> Any:
         except ValueError:
             return value
     return value
+
+
+def lasting_offers(event_type, now: datetime, *, urgent: bool):
+    """A filter keeping the times that still keep the minimum notice ``OFFER_KEEPS_FOR`` from now.
+
+    Times are offered as they will be when the caller picks one: a time that falls inside the notice while
+    the caller thinks it over would be refused at the hold ("just taken"). Claims are still read as of now
+    (a hold about to lapse is not free yet). An emergency is offered the earliest time regardless.
+    """
+    earliest = now + event_type.minimum_notice + (timedelta(0) if urgent else OFFER_KEEPS_FOR)
+    return lambda slots: [slot for slot in slots if slot.start >= earliest]
 
 
 def owner_message(action: TakeMessage, config, now: datetime, call_sid: str):

@@ -205,3 +205,27 @@ async def test_three_wrong_zip_codes_lock_changes_by_phone_and_tell_the_owner(cl
     again = await place_call(phone, CallScript(["cancel my appointment", "60614", "yes"]))
     assert "paused for now" in said(again)
     assert (await stored_booking(booking["id"])).status.value == "confirmed"
+
+
+async def test_after_booking_let_me_know_if_something_earlier_opens_up_joins_the_waitlist(clean_stack, phone,
+                                                                                          receptionist):
+    from shared.adapters.store_waitlist import WaitlistStore
+    from shared.services import waitlist
+    from voice_support import services, settle
+    receptionist.at("tue", "09:00")
+    call = await place_call(phone, CallScript([
+        "my kitchen sink is leaking", "2400 north lincoln avenue chicago 60614", "maria gonzalez", "yes",
+        "thursday afternoon", "the second one", "yes", "yes, let me know if something earlier opens up", "no",
+    ]))
+    [result] = await settle(clean_stack, call)
+
+    assert result["outcome"] == "confirmed"
+    assert "If an earlier time opens up, we'll text the number ending in 0 1 8 8" in said(call)
+    rows = await WaitlistStore(services().settings).find_entries([waitlist.entry_id_for(CALLER, "plumbing-repair")])
+    assert rows, "no waitlist entry"
+    [entry] = {json_key(doc) for _, _, doc in rows}
+    assert entry == result["booking"]["id"]  # taking an earlier time moves this booking
+
+
+def json_key(document: dict) -> str:
+    return document.get("bookingId") or document.get("booking_id")

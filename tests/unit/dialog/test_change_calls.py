@@ -8,7 +8,7 @@ import pytest
 
 from conftest import TUESDAY_9AM, World
 from shared.domain.dialog import (BookingsFound, ChangeBooking, ChangeUpdate, FindBookings, FindSlots, FoundBooking,
-                                  LockSelfService, TakeMessage, zip_digest)
+                                  JoinWaitlist, LockSelfService, TakeMessage, WaitlistJoined, zip_digest)
 from shared.domain.dialog.changes import spoken_reference
 
 REF = "bk_0123456789abcdef01234567"
@@ -180,3 +180,34 @@ def test_nothing_found_by_caller_id_and_two_references_ends_with_a_message(offic
 ])
 def test_references_read_out(text, expected):
     assert spoken_reference(text) == expected
+
+
+class Waitlist(World):
+    def __init__(self, config, ok: bool = True, **kwargs):
+        self.ok = ok
+        super().__init__(config, **kwargs)
+
+    def _answer(self, action):
+        if isinstance(action, JoinWaitlist):
+            return WaitlistJoined(action.key, self.ok)
+        return super()._answer(action)
+
+
+def booked(call: World) -> None:
+    for text in ("my kitchen sink is leaking", "2400 north lincoln avenue chicago 60614", "maria gonzalez", "yes",
+                 "thursday afternoon", "the first one", "yes"):
+        call.say(text)
+    assert call.state.outcome == "booked"
+
+
+@pytest.mark.parametrize("ok", [True, False])
+def test_let_me_know_if_something_earlier_opens_up_after_a_booking(config, ok):
+    call = Waitlist(config, ok=ok)
+    booked(call)
+    lines = call.say("yes, let me know if something earlier opens up")
+    [join] = call.of(JoinWaitlist)
+    assert join.key == call.state.booked[-1] and join.start == call.state.jobs[-1].start
+    assert ("If an earlier time opens up, we'll text" in lines[0]) is ok
+    assert lines[-1] == "Is there anything else I can help you with?"
+    call.say("and put me on the waitlist too")  # once per booking
+    assert len(call.of(JoinWaitlist)) == 1

@@ -29,8 +29,8 @@ from datetime import timedelta
 
 from conftest import TUESDAY_9AM, World
 from shared.domain.dialog import (MAX_SAME_PROMPT, MAX_TURNS, BookingsFound, ChangeBooking, ChangeUpdate, CheckHold,
-                                  FindBookings, FindSlots, FoundBooking, HoldUpdate, HungUp, Listen, LockSelfService,
-                                  PlaceHold, SlotsFound, zip_digest)
+                                  FindBookings, FindSlots, FoundBooking, HoldUpdate, HungUp, JoinWaitlist, Listen,
+                                  LockSelfService, PlaceHold, SlotsFound, WaitlistJoined, zip_digest)
 from shared.domain.dialog.changes import spoken_reference
 from shared.domain.understanding import parse
 
@@ -60,7 +60,7 @@ REFERENCES = ["it's b k underscore zero one two three four five six seven eight 
               "three one two five five five oh one eight eight", "seven seven three five five five zero one two three",
               "it's under alex morgan", "maria gonzalez", "alex morgan 60614"]
 WHICH = ["the first one", "the second one", "the friday one", "the drain cleaning", "the later one", "neither"]
-ASIDES = ["can you say that again", "hold on a second", "i want to speak to a person", "what are your prices",
+ASIDES = ["let me know if something earlier opens up", "can you say that again", "hold on a second", "i want to speak to a person", "what are your prices",
           "i need to cancel my appointment", "goodbye", "leave a message", "actually make it friday",
           "sorry my name is maria not mario", "the address is 12 oak street"]
 NOISE = ["uh", "um hmm", "the the the", "hello?", "what", "sorry", "", "ok ok ok"]
@@ -130,6 +130,8 @@ class RandomWorld(World):
             mine = self.bookings if wanted == "+13125550188" else []
             return BookingsFound(action.kind, tuple(b.model_copy(update={"locked": b.booking_id in self.locked})
                                                     for b in mine))
+        if isinstance(action, JoinWaitlist):
+            return WaitlistJoined(action.key, True)
         if isinstance(action, LockSelfService):
             self.locked.add(action.booking_id)
             return None
@@ -186,7 +188,7 @@ def booked_jobs(world: World) -> list[tuple[str, str, object]]:
     return jobs
 
 
-FITTING = {"need": NEEDS, "anything_else": ANSWERS + NEEDS, "address": ADDRESSES, "postal_code": ZIPS,
+FITTING = {"need": NEEDS, "anything_else": ANSWERS + NEEDS + CHANGES + ["put me on the waitlist for earlier"], "address": ADDRESSES, "postal_code": ZIPS,
            "name": NAMES, "phone_confirm": ANSWERS + PHONES, "phone": PHONES, "time": TIMES,
            "email": ["maria at example dot com", "m gonzalez at gmail dot com"], "offer": CHOICES + ANSWERS,
            "readback": ANSWERS, "second_visit": ANSWERS, "message": ["please call me back about the leak"],
