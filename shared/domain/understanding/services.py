@@ -104,6 +104,7 @@ class Entry:
     says: tuple[str, ...] = ()
     emergency: bool = False  # an emergency event type: in an emergency, it wins whenever its words fit
     estimate: bool = False   # the business's estimate / quote type: an estimate word outranks the thing named
+    remote: bool = False     # not a visit (a call, a video, a drop-off at the shop): said how, it outranks the thing
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +123,7 @@ class _Compiled:
     phrases: tuple[tuple[_Phrase, ...], ...]
     spread: dict[str, int]  # stem -> how many entries use it
     estimate: int | None    # the entry of the estimate / quote event type, if the business has one
+    remote: frozenset[int]  # entries of the other event types that are no visit (phone, video, drop-off)
     mishearings: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]
     first_words: frozenset[str]
     by_first_stem: dict[str, tuple[tuple[int, _Phrase], ...]]  # a phrase's first stem -> (entry, phrase)
@@ -219,7 +221,9 @@ def _compile(catalog: Catalog) -> _Compiled:
     estimate = next((i for i, e in enumerate(catalog.entries) if e.key is not None and
                      (e.estimate or is_estimate_type(e.owner))), None)
     return _Compiled(tuple(keys), tuple(labels), tuple(e.emergency for e in catalog.entries), tuple(phrase_sets),
-                     spread, estimate, catalog.mishearings, first_words,
+                     spread, estimate, frozenset(i for i, e in enumerate(catalog.entries)
+                                                 if e.remote and e.key is not None and i != estimate),
+                     catalog.mishearings, first_words,
                      {stem_: tuple(pairs) for stem_, pairs in by_first_stem.items()}, partial)
 
 
@@ -362,6 +366,9 @@ def match_service(words: list[str], catalog: Any, *, emergency: bool = False) ->
     estimate = _estimate_choice(compiled, heard, spans, scores, offered, emergency, words)
     if estimate is not None:
         return estimate
+    remote = _remote_choice(compiled, hits_of, scores, spans, emergency, words)
+    if remote is not None:
+        return remote
     if top <= 0.0:
         return None
     winners = [i for i in offered if scores[i][0] == top]
@@ -389,6 +396,22 @@ def _estimate_choice(compiled: _Compiled, heard: list[str], spans: list, scores:
     last = max([at] + [b for _, _, b in others] + ([scores[index][2]] if scores[index][0] > 0 else []))
     first, end = spans[at][0], spans[min(last, len(spans) - 1)][1]
     return ServiceMatch(compiled.keys[index], " ".join(words[first:end]), first, end, estimate=True)
+
+
+def _remote_choice(compiled: _Compiled, hits_of: dict, scores: list, spans: list, emergency: bool,
+                   words: list[str]) -> ServiceMatch | None:
+    """An event type that is no visit, when the caller says how in its own words ("drop off a water heater part
+    at the shop", "look at it on a video call"): the how outranks the thing named; never in an emergency."""
+    if emergency or not compiled.remote:
+        return None
+    # two of its own words at least ("drop off", "bring ... shop"): one ("shop", "bring") is too easily said
+    said = [i for i in compiled.remote
+            if len({s for _, _, phrase in hits_of.get(i, ()) if phrase.weight == OWNER_WEIGHT for s in phrase.stems}) >= 2]
+    if not said:
+        return None
+    best = max(said, key=lambda i: scores[i][0])
+    first, last = spans[scores[best][1]][0], spans[scores[best][2]][1]
+    return ServiceMatch(compiled.keys[best], " ".join(words[first:last]), first, last)
 
 
 def _combined(hits: list, stems: list[tuple[int, str]]) -> tuple[float, int, int]:

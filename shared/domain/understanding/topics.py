@@ -38,7 +38,8 @@ def catalog(event_types: tuple, settings: Any = None) -> Catalog:
                              owner=(event_type.name, *getattr(event_type, "caller_phrases", ())),
                              things=tuple(t for topic in mine for t in topic.things),
                              says=tuple(s for topic in mine for s in topic.says),
-                             emergency=bool(getattr(event_type, "emergency", False))))
+                             emergency=bool(getattr(event_type, "emergency", False)),
+                             remote=getattr(event_type, "location_kind", "onsite") != "onsite"))
     for name, topic in topics.items():
         if name not in links:
             label = builtin.TRADE_LABELS.get(topic.trade, topic.label)

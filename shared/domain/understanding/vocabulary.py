@@ -106,9 +106,12 @@ TOPICS: dict[str, Topic] = {
                 "sewer backup, sewage, sewer smell, smells like sewage, smells like sewer, tree roots, roots in the "
                 "line, every drain is backing up"),
     "sump_pump": _t("plumbing", "a sump pump",
-                    "sump pump, sump, some pump, ejector pump, sewage pump, well pump, backflow, backflow preventer, "
-                    "battery backup pump",
-                    "pump won't turn on, pump keeps running"),
+                    "sump pump, sump, some pump, ejector pump, sewage pump, sewage ejector, well pump, backflow, "
+                    "backflow preventer, battery backup pump, backup pump, pump, basement pump, sump pit, "
+                    "grinder pump, lift pump, lift station, utility pump, laundry pump, pressure tank, well tank, "
+                    "softener, water conditioner, iron filter, water treatment",
+                    "pump won't turn on, pump keeps running, not pumping, won't pump, water in the pit, pit is "
+                    "full, pump alarm, float switch, float is stuck, salt tank"),
     "gas_line": _t("plumbing", "a gas line",
                    "gas line, gas pipe, gas piping, gas valve, gas hookup, gas shutoff",
                    "run a gas line, hook up gas"),

@@ -86,6 +86,10 @@ PUMPS = [
     "the pump in the sump pit isn't kicking on",
     "i need a battery backup sump pump put in",
     "the sump pump alarm keeps going off",
+    "the sump pump isn't kicking on and there's water in the pit",
+    "my pump in the basement isn't working",
+    "the basement pump is humming but not pumping",
+    "our grinder pump alarm is beeping",
 ]
 
 
@@ -93,3 +97,22 @@ PUMPS = [
 def test_pumps_and_water_treatment_are_plumbing(understand, text):
     u = understand(text, expecting="need")
     assert (u.event_type, u.not_offered) == ("plumbing-repair", None), u
+
+
+@pytest.mark.parametrize("text, event_type", [
+    ("i'd like to drop off a water heater part at the shop", "equipment-dropoff"),
+    ("can i bring my garbage disposal in to the shop", "equipment-dropoff"),
+    ("could someone look at my water heater over a video call", "teams-consult"),
+    ("can we do a teams meeting about the furnace", "teams-consult"),
+])
+def test_how_the_caller_wants_it_outranks_the_thing_for_a_type_that_is_no_visit(understand, text, event_type):
+    assert understand(text, expecting="need").event_type == event_type
+
+
+@pytest.mark.parametrize("text, event_type", [
+    ("i own a coffee shop and the sink is leaking", "plumbing-repair"),
+    ("can you bring a new faucet with you", "plumbing-repair"),
+    ("my water heater is leaking can you call me back", "water-heater-install"),
+])
+def test_one_stray_word_of_such_a_type_does_not(understand, text, event_type):
+    assert understand(text, expecting="need").event_type == event_type
