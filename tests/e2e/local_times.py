@@ -16,14 +16,16 @@ UTC = timezone.utc
 BUSINESS_ZONE = ZoneInfo("America/Chicago")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
-# name -> (weekday or "dst-sunday", wall clock)
+# name -> (weekday or "dst-sunday", wall clock). None is a whole or half hour: the clock flows on from the
+# moment, and "now + notice" landing exactly on a half-hour start would make the first offer depend on how
+# many milliseconds the test took to ask.
 MOMENTS: dict[str, tuple[str, str]] = {
-    "before-opening": ("wed", "07:30"),
+    "before-opening": ("wed", "07:20"),
     "mid-morning": ("wed", "10:15"),
     "lunch": ("thu", "12:15"),
     "just-before-closing": ("thu", "16:55"),
-    "saturday": ("sat", "10:00"),
-    "dst-sunday": ("dst-sunday", "09:00"),
+    "saturday": ("sat", "10:05"),
+    "dst-sunday": ("dst-sunday", "09:05"),
 }
 ALL = [*MOMENTS, "real"]
 
