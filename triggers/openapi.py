@@ -150,6 +150,24 @@ def _paths(event_type_keys: tuple[str, ...] = ()) -> dict[str, Any]:
                                              "(called by Graph): one reconcile orchestration per changed event"),
         "/graph/lifecycle": _graph_route("graphLifecycle", "Microsoft Graph lifecycle notifications (called by "
                                          "Graph): reauthorization, missed changes, removed subscriptions"),
+        "/sms/acs/events": {"post": {
+            "operationId": "acsSmsEvents", "security": [],
+            "summary": "ACS SMS events through Event Grid (called by Event Grid): texts received, delivery reports",
+            "description": "Authenticated by the subscription's key in the URL (SMS__EVENT_GRID_SECRET). The "
+                           "subscription validation handshake is answered with its validationResponse; events "
+                           "older than 25 hours are refused as replays; a repeated event changes nothing. 500 "
+                           "asks Event Grid to deliver again later.",
+            "parameters": [_query("key", "the subscription's secret", True, **_plain(200, 1))],
+            "requestBody": {"required": True, "content": {JSON: {"schema": {
+                "type": "array", "items": {"type": "object", "properties": {
+                    "id": {"type": "string"}, "eventType": {"type": "string"}, "eventTime": {"type": "string"},
+                    "data": {"type": "object"}}}}}}},
+            "responses": {"200": {"description": "handled (the handshake answers {validationResponse})",
+                                  "content": {JSON: {"schema": {"type": "object", "properties": {
+                                      "validationResponse": {"type": "string"}}}}}},
+                          **_errors(400, 403),
+                          "500": {"description": "not handled this time: Event Grid delivers it again later"}},
+        }},
     }
 
 
