@@ -70,7 +70,7 @@ TOPICS: dict[str, Topic] = {
     # ---------------------------------------------------------------- plumbing
     "leak": _t("plumbing", "a leak",
                "pipe, pipes, plumbing, water line, supply line, shutoff valve, shut off valve, valve, hose bib, "
-               "spigot, outdoor faucet, water meter, pex, copper pipe",
+               "spigot, outdoor faucet, water meter, pex, copper pipe, slab leak, water bill",
                _FIXTURES + ", leak, leaking, leaky, leaks, leek, leaking water, dripping, drips, water stain, wet spot, puddle, "
                "water under the sink, water on the floor, ceiling is wet, ceiling stain, water coming through "
                "the ceiling, pinhole leak, low water pressure, no water pressure, water pressure, banging pipes, "
@@ -99,7 +99,8 @@ TOPICS: dict[str, Topic] = {
                        "water heater, hot water heater, water heaters, hot water tank, water tank, tankless, "
                        "tankless heater, tank less, water hitter, hot water heat, expansion tank, anode rod",
                        "no hot water, not getting hot water, hot water runs out, hot water ran out, lukewarm water, "
-                       "water is not hot, water isn't hot, only cold water, banging noise, making a banging noise, "
+                       "water is not hot, water isn't hot, only cold water, lukewarm, only gets lukewarm, not hot enough, "
+                       "water is not hot enough, hot water doesn't last, banging noise, making a banging noise, "
                        "popping noise, rumbling, tank is leaking, pilot light keeps going out"),
     "sewer": _t("plumbing", "a sewer line",
                 "sewer, sewer line, sewer main, main line, main drain, septic, septic tank, cleanout, lateral",
@@ -118,7 +119,7 @@ TOPICS: dict[str, Topic] = {
     "fixture_install": _t("plumbing", "installing a fixture",
                           "new toilet, new faucet, new sink, vanity, new shower, bathtub install, water softener, "
                           "water filter, reverse osmosis, filtration system",
-                          "install a, put in a new, replace my faucet, replace the toilet"),
+                          "replace my faucet, replace the toilet"),
     # ---------------------------------------------------------------- heating and cooling
     "heating": _t("hvac", "heating",
                   "furnace, furnaces, furnace's, furness, heater, heaters, heating, heat, boiler, boilers, radiator, "
@@ -138,7 +139,8 @@ TOPICS: dict[str, Topic] = {
     "cooling": _t("hvac", "air conditioning",
                   "ac, a c, a see, a/c, air conditioner, air conditioners, air conditioning, air condition, air "
                   "conditioner's, central air, cooling, cooling system, condenser, compressor, outside unit, "
-                  "outdoor unit, mini split, ductless, evaporator coil, coil, heat pump",
+                  "outdoor unit, mini split, ductless, evaporator coil, coil, heat pump, condensate pump, condensate line, "
+                  "condensate drain, drain pan, drip pan",
                   "blowing warm air, blowing hot air, blowing warm, blows warm air, blows hot air, not cooling, "
                   "isn't cooling, won't cool, will not cool, no cold air, not blowing cold, not blowing cold air, "
                   "warm air, hot air, frozen up, freezing up, iced up, ice on the lines, leaking water inside, "
@@ -146,7 +148,7 @@ TOPICS: dict[str, Topic] = {
                   "won't cool down, not cooling down, doesn't cool, "
                   "runs all day, running nonstop, never shuts off, warm in the house, not cold air, "
                   "outside unit is not running, condenser not running, unit is frozen, "
-                  "water leaking from the unit, clicking, "
+                  "water leaking from the unit, clicking, covered in ice, iced over, ice on the, frozen, "
                   + _broke("ac", "air conditioner", "air conditioning", "central air", "heat pump", "cooling",
                            "condenser", "compressor", "unit", "outside unit", "mini split")),
     "thermostat": _t("hvac", "a thermostat",
@@ -156,7 +158,8 @@ TOPICS: dict[str, Topic] = {
                 "duct, ducts, ductwork, duct work, vent, vents, air vents, air "
                 "handler, air filter, furnace filter",
                 "no air coming out, weak airflow, poor air flow, one room is cold, one room is hot, uneven "
-                "temperature, duct cleaning"),
+                "temperature, duct cleaning, upstairs is hot, upstairs is too hot, hot upstairs, upstairs degrees, "
+                "upstairs is warm, upstairs never cools, not blowing anything, nothing coming out of the vents"),
     "hvac_maintenance": _t("hvac", "a tune-up",
                            "tune up, tuneup, tune-up, maintenance, annual service, annual maintenance, checkup, "
                            "check up, inspection, precision tune up, seasonal service, maintenance plan, "
@@ -181,7 +184,8 @@ TOPICS: dict[str, Topic] = {
     "lighting": _t("electrical", "lights and wiring",
                    "light, lights, light fixture, light fixtures, light switch, light switches, dimmer, ceiling "
                    "fan, ceiling fans, chandelier, recessed lights, can lights, wiring, wires, wire, electrical, "
-                   "electric, electricity, electrical wiring, knob and tube, aluminum wiring, doorbell, exhaust fan",
+                   "electric, electricity, electrical wiring, knob and tube, aluminum wiring, doorbell, exhaust fan, "
+                   "bathroom fan, bath fan, vent fan",
                    "lights flickering, flickering lights, lights are flickering, lights flicker, lights dim, "
                    "lights keep going out, buzzing, buzzing sound, half the house has no power, part of the house "
                    "has no power, lost power, no power, power is out, power went out, hang a light, install a "
@@ -240,7 +244,7 @@ NOT_OFFERED: dict[str, Topic] = {
                   "chimney, chimney sweep, chimney cleaning, wood stove",
                   "sweep the chimney"),
     "carpentry": _t("other", "carpentry, painting or drywall",
-                    "drywall, sheetrock, painting, paint, painter, cabinets, countertops, flooring, hardwood floors, "
+                    "drywall, sheetrock, painting, paint, painter, cabinets, countertops, new flooring, laminate flooring, hardwood floors, "
                     "tile floor, deck, fence, siding, handyman",
                     "patch the drywall, paint the"),
 }

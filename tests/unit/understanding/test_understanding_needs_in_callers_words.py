@@ -116,3 +116,22 @@ def test_how_the_caller_wants_it_outranks_the_thing_for_a_type_that_is_no_visit(
 ])
 def test_one_stray_word_of_such_a_type_does_not(understand, text, event_type):
     assert understand(text, expecting="need").event_type == event_type
+
+
+@pytest.mark.parametrize("text, event_type, not_offered", [
+    ("the shower only gets lukewarm", "water-heater-install", None),
+    ("there's a slab leak i think the floor is warm", "plumbing-repair", None),
+    ("my water bill went way up i think there's a leak somewhere", "plumbing-repair", None),
+    ("my heat pump is covered in ice", "no-heat", None),
+    ("the upstairs is like ninety degrees and downstairs is fine", "no-heat", None),
+    ("the vents upstairs aren't blowing anything", "no-heat", None),
+    ("the condensate pump on the furnace is leaking", "no-heat", None),
+    ("the tankless heater is showing an error code", "water-heater-install", None),
+    ("i need a new outlet put in the garage", None, "electrical work"),
+    ("the bathroom fan doesn't work", None, "electrical work"),
+    ("we need someone to install a ceiling fan", None, "electrical work"),
+    ("the floor in the kitchen needs new hardwood floors", None, "carpentry, painting or drywall"),
+])
+def test_more_needs_as_callers_say_them(understand, text, event_type, not_offered):
+    u = understand(text, expecting="need")
+    assert (u.event_type, u.not_offered) == (event_type, not_offered), u
