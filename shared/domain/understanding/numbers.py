@@ -70,7 +70,8 @@ def _resolve_ambiguous(words: list[str]) -> list[bool]:
                 # "... and then oh oh oh one": after "oh oh" (or a number and "oh") a "one" is a digit too
                 zeros_before = before in ZERO_LETTERS and i >= 2 and (words[i - 2] in ZERO_LETTERS or numeric[i - 2])
                 numeric[i] = (number_before or number_after or before in _ONE_AFTER or zeros_before
-                              or after in ("am", "pm", "oclock", "hundred", "thousand", "dash"))
+                              or after in ("am", "pm", "oclock", "hundred", "thousand", "dash")
+                              or _zeros_after_a_group(words, numeric, i))
             else:
                 numeric[i] = bool(number_before or number_after or _zeros_after_a_group(words, numeric, i))
             changed = changed or numeric[i]
@@ -82,15 +83,25 @@ _GROUP_JOINERS = frozenset({"and", "then", "um", "uh", "dash", "comma"})
 
 
 def _zeros_after_a_group(words: list[str], numeric: list[bool], i: int) -> bool:
-    """ "... two one three and then oh oh oh oh": "oh"s in a row (two or more) after a number and joiners."""
+    """ "... two one three and then oh oh oh oh": "oh"s after a number and joiners, two or more in a row or
+    one before a digit."""
+    if words[i] == "one":
+        following = words[i + 1] if i + 1 < len(words) else ""
+        if not (following in UNITS or following in ZERO_LETTERS or following.isdigit()):
+            return False
+        k = i - 1
+        while k >= 0 and words[k] in _GROUP_JOINERS:
+            k -= 1
+        return 0 <= k < i - 1 and numeric[k]
     run_end = i
     while run_end + 1 < len(words) and words[run_end + 1] in ZERO_LETTERS:
         run_end += 1
     run_start = i
     while run_start > 0 and words[run_start - 1] in ZERO_LETTERS:
         run_start -= 1
-    if run_end == run_start:
-        return False
+    following = words[run_end + 1] if run_end + 1 < len(words) else ""
+    if run_end == run_start and not (following in UNITS or following in ZERO_LETTERS or following.isdigit()):
+        return False  # one "oh" (or "one") counts only before another digit ("and then one oh oh oh")
     k = run_start - 1
     while k >= 0 and words[k] in _GROUP_JOINERS:
         k -= 1

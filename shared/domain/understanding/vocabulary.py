@@ -70,7 +70,10 @@ TOPICS: dict[str, Topic] = {
     # ---------------------------------------------------------------- plumbing
     "leak": _t("plumbing", "a leak",
                "pipe, pipes, plumbing, water line, supply line, shutoff valve, shut off valve, valve, hose bib, "
-               "spigot, outdoor faucet, water meter, pex, copper pipe, slab leak, water bill",
+               "spigot, outdoor faucet, water meter, pex, copper pipe, slab leak, water bill, "
+               # the plumbing behind an appliance is plumbing ("the ice maker line is leaking")
+               "ice maker line, ice maker water line, fridge water line, refrigerator water line, dishwasher "
+               "supply line, washer hoses, washing machine hoses",
                _FIXTURES + ", leak, leaking, leaky, leaks, leek, leaking water, dripping, drips, water stain, wet spot, puddle, "
                "water under the sink, water on the floor, ceiling is wet, ceiling stain, water coming through "
                "the ceiling, pinhole leak, low water pressure, no water pressure, water pressure, banging pipes, "
@@ -87,7 +90,8 @@ TOPICS: dict[str, Topic] = {
                  "weak flush, overflowing, overflowed, toilet overflow, keeps refilling, phantom flush, rocking "
                  "toilet, wobbly toilet"),
     "drain": _t("plumbing", "a clogged drain",
-                "shower drain, floor drain, drain pipe, p trap",
+                "shower drain, floor drain, drain pipe, p trap, laundry drain, washer drain, washing machine drain, "
+                "standpipe, stand pipe, washer box",
                 _FIXTURES + ", drain, drains, clog, clogged, clogs, clogged up, stopped up, plugged up, backed up, backing up, slow drain, "
                 "draining slow, drains slowly, won't drain, will not drain, not draining, doesn't drain, standing "
                 "water, gurgling, snake the drain, snaked, hair clog"),
@@ -149,8 +153,8 @@ TOPICS: dict[str, Topic] = {
                   "runs all day, running nonstop, never shuts off, warm in the house, not cold air, "
                   "outside unit is not running, condenser not running, unit is frozen, "
                   "water leaking from the unit, clicking, covered in ice, iced over, ice on the, frozen, "
-                  + _broke("ac", "air conditioner", "air conditioning", "central air", "heat pump", "cooling",
-                           "condenser", "compressor", "unit", "outside unit", "mini split")),
+                  + _broke("ac", "air conditioner", "air conditioning", "central air", "heat pump",  # not "cooling": a fridge stops cooling too
+                           "condenser", "compressor", "outside unit", "mini split")),
     "thermostat": _t("hvac", "a thermostat",
                      "thermostat, thermostats, thermo stat, nest thermostat, ecobee, smart thermostat",
                      "thermostat is blank, thermostat screen is blank, thermostat not working"),
@@ -207,7 +211,8 @@ NOT_OFFERED: dict[str, Topic] = {
                     "dishwasher, dish washer, dishwashers, washing machine, clothes washer, dryer, clothes "
                     "dryer, refrigerator, fridge, freezer, ice maker, icemaker, oven, stove, cooktop, stovetop, "
                     "microwave, appliance, appliances, wine cooler, trash compactor, washer and dryer, washer dryer",
-                    "appliance repair, won't spin, not spinning, not cooling the food, not drying, won't dry, "
+                    "appliance repair, won't spin, not spinning, not cooling the food, fridge not cooling, refrigerator not "
+                    "cooling, freezer not cooling, fridge not cold, freezer not freezing, not drying, won't dry, "
                     "won't heat up food"),
     "roofing": _t("other", "roofing",
                   "roof, roofs, roofing, roofer, shingle, shingles, gutter, gutters, downspout, downspouts, skylight, "

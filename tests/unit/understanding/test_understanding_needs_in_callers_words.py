@@ -135,3 +135,19 @@ def test_one_stray_word_of_such_a_type_does_not(understand, text, event_type):
 def test_more_needs_as_callers_say_them(understand, text, event_type, not_offered):
     u = understand(text, expecting="need")
     assert (u.event_type, u.not_offered) == (event_type, not_offered), u
+
+
+@pytest.mark.parametrize("text, event_type", [
+    ("the ice maker line is leaking under the fridge", "plumbing-repair"),
+    ("the water line to my fridge is leaking", "plumbing-repair"),
+    ("the drain behind the washing machine backs up when it drains", "drain-cleaning"),
+    ("water comes up out of the laundry drain when the washer empties", "drain-cleaning"),
+])
+def test_the_plumbing_behind_an_appliance_is_plumbing(understand, text, event_type):
+    u = understand(text, expecting="need")
+    assert (u.event_type, u.not_offered) == (event_type, None), u
+
+
+@pytest.mark.parametrize("text", ["my dishwasher won't drain", "the fridge stopped cooling", "the dryer won't spin"])
+def test_the_appliance_itself_is_still_not_offered(understand, text):
+    assert understand(text, expecting="need").not_offered == "appliance repair"
