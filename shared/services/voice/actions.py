@@ -132,15 +132,16 @@ class ActionRunner:
         context = RoutingContext(postal_code=booking.customer.postal_code, crm_owner_id=booking.context.owner_id)
         start, end = search_window(action.times, self.now, min(event_type.maximum_advance, SEARCH_HORIZON))
         horizon_end = self.now + min(event_type.maximum_advance, SEARCH_HORIZON)
-        result = await self.availability.slots(event_type, self.now, horizon_end, context=context,
-                                               now=self.now + OFFER_KEEPS_FOR, exclude_booking_id=booking.id)
+        result = await self.availability.slots(event_type, self.now, horizon_end, context=context, now=self.now,
+                                               exclude_booking_id=booking.id)
+        slots = lasting_offers(event_type, self.now, urgent=False)(result.slots)  # still bookable when chosen
         exclude = (*action.exclude, booking.start)
-        same = [slot for slot in result.slots if booking.host_id in slot.host_ids]
-        for pool in (same, result.slots):
+        same = [slot for slot in slots if booking.host_id in slot.host_ids]
+        for pool in (same, slots):
             inside = [slot for slot in pool if start <= slot.start < end] if end > start else pool
             if (found := fitting(action.times, inside, exclude, time_zone)) is not None:
                 return found
-        for pool in (same, result.slots):
+        for pool in (same, slots):
             widened_found = widened(action.times, pool, exclude, start, time_zone)
             if widened_found.slots:
                 return widened_found
