@@ -611,7 +611,7 @@ async def cancel_booking(req: func.HttpRequest, client: df.DurableOrchestrationC
 async def _cancel_booking(req: func.HttpRequest, client) -> func.HttpResponse:
     from shared.domain.booking import BookingStatus
     from shared.services.api_models import CancelRequest, booking_view
-    from shared.services.contracts import CANCEL_SAGA, CancelInput
+    from shared.services.contracts import CANCEL_SAGA, CancelInput, cancel_instance_id
     body = validated(CancelRequest, _optional_body(req))
     booking = await _active_booking(req.route_params.get("id", ""))
     with log_context(booking_id=booking.id):
@@ -620,7 +620,7 @@ async def _cancel_booking(req: func.HttpRequest, client) -> func.HttpResponse:
         if booking.status is not BookingStatus.CONFIRMED and booking.status is not BookingStatus.HELD:
             raise HttpError(409, "booking_not_active", f"The booking is {booking.status.value}; there is nothing "
                             "to cancel.", [{"status": booking.status.value}])
-        run = SagaRun(client, f"{booking.id}-cancel")
+        run = SagaRun(client, cancel_instance_id(booking.id))
         payload = CancelInput(booking_id=booking.id, reason=body.reason, notify_customer=body.notify_customer,
                               requested_at=_now()).model_dump(mode="json", by_alias=True)
         await run.start_or_join(CANCEL_SAGA, payload, restart_finished=True)
@@ -640,7 +640,7 @@ async def reschedule_booking(req: func.HttpRequest, client: df.DurableOrchestrat
 async def _reschedule_booking(req: func.HttpRequest, client) -> func.HttpResponse:
     from shared.domain.booking import BookingStatus
     from shared.services.api_models import RescheduleRequest, booking_view
-    from shared.services.contracts import RESCHEDULE_SAGA, RescheduleInput
+    from shared.services.contracts import RESCHEDULE_SAGA, RescheduleInput, reschedule_instance_id
     body = validated(RescheduleRequest, parse_json_body(req))
     booking = await _active_booking(req.route_params.get("id", ""))
     with log_context(booking_id=booking.id):
@@ -661,9 +661,7 @@ async def _reschedule_booking(req: func.HttpRequest, client) -> func.HttpRespons
         if not_now is not None:
             return conflict_response("slot_unavailable", "That time cannot be booked now; here are the nearest "
                                      "open times.", await finder(), [not_now])
-        target = hashlib.sha256(f"{body.start.isoformat()}|{body.host_id or ''}".encode()).hexdigest()[:12]
-        # The booking's version makes a later move back to an earlier time a new saga, not a replay.
-        run = SagaRun(client, f"{booking.id}-reschedule-{target}-v{booking.version}")
+        run = SagaRun(client, reschedule_instance_id(booking.id, body.start, booking.version, body.host_id))
         payload = RescheduleInput(booking_id=booking.id, start=body.start, host_id=body.host_id,
                                   requested_at=_now()).model_dump(mode="json", by_alias=True)
         await run.start_or_join(RESCHEDULE_SAGA, payload, restart_finished=True)

@@ -22,7 +22,6 @@ A bad token is a 404 (``link_invalid``), one past its time a 410 (``link_expired
 from __future__ import annotations
 
 import functools
-import hashlib
 import html
 import json
 from dataclasses import dataclass
@@ -360,7 +359,7 @@ async def current_view(booking_id: str, extra: dict[str, Any] | None = None) -> 
 async def manage_cancel(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Cancel the booking through the cancel saga (the customer is texted; Outlook and Dynamics follow)."""
     async def handle() -> func.HttpResponse:
-        from shared.services.contracts import CANCEL_SAGA, CancelInput
+        from shared.services.contracts import CANCEL_SAGA, CancelInput, cancel_instance_id
         await check_write_limit(req)
         opened = await open_link(req.route_params.get("token", ""))
         if opened.verdict == "cancelled":
@@ -369,7 +368,7 @@ async def manage_cancel(req: func.HttpRequest, client: df.DurableOrchestrationCl
             raise refusal(opened)
         booking = opened.booking
         with log_context(booking_id=booking.id):
-            run = api.SagaRun(client, f"{booking.id}-cancel")  # the API's id: one cancel, however asked
+            run = api.SagaRun(client, cancel_instance_id(booking.id))  # the API's id: one cancel, however asked
             payload = CancelInput(booking_id=booking.id, reason="cancelled by the customer (manage link)",
                                   requested_at=clock.now()).model_dump(mode="json", by_alias=True)
             await run.start_or_join(CANCEL_SAGA, payload, restart_finished=True)
@@ -391,7 +390,7 @@ async def manage_reschedule(req: func.HttpRequest, client: df.DurableOrchestrati
     async def handle() -> func.HttpResponse:
         from shared.services import manage_links
         from shared.services.api_models import RescheduleRequest
-        from shared.services.contracts import RESCHEDULE_SAGA, RescheduleInput
+        from shared.services.contracts import RESCHEDULE_SAGA, RescheduleInput, reschedule_instance_id
         await check_write_limit(req)
         body = api.validated(RescheduleRequest, parse_json_body(req))
         if body.host_id is not None:
@@ -408,9 +407,8 @@ async def manage_reschedule(req: func.HttpRequest, client: df.DurableOrchestrati
                 if not_now is not None:
                     raise HttpError(409, "slot_unavailable", "That time cannot be booked now; choose another.",
                                     [not_now])
-                target = hashlib.sha256(f"{body.start.isoformat()}|".encode()).hexdigest()[:12]
                 # The API's instance id for the same move: a double click (or the API) joins this saga.
-                run = api.SagaRun(client, f"{booking.id}-reschedule-{target}-v{booking.version}")
+                run = api.SagaRun(client, reschedule_instance_id(booking.id, body.start, booking.version))
                 payload = RescheduleInput(booking_id=booking.id, start=body.start,
                                           requested_at=clock.now()).model_dump(mode="json", by_alias=True)
                 await run.start_or_join(RESCHEDULE_SAGA, payload, restart_finished=True)

@@ -78,11 +78,12 @@ def _cancel_starter(client):
     """Start the cancel saga exactly as ``POST /api/bookings/{id}/cancel`` does (same instance id and input)."""
     async def start_cancel(booking, reason: str) -> None:
         from shared import clock
-        from shared.services.contracts import CANCEL_SAGA, CancelInput
+        from shared.services.contracts import CANCEL_SAGA, CancelInput, cancel_instance_id
         from triggers.booking_api import SagaRun
         payload = CancelInput(booking_id=booking.id, reason=reason, notify_customer=True,
                               requested_at=clock.now()).model_dump(mode="json", by_alias=True)
-        await SagaRun(client, f"{booking.id}-cancel").start_or_join(CANCEL_SAGA, payload, restart_finished=True)
+        await SagaRun(client, cancel_instance_id(booking.id)).start_or_join(CANCEL_SAGA, payload,
+                                                                             restart_finished=True)
     return start_cancel
 
 

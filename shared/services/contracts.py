@@ -25,6 +25,19 @@ RESCHEDULE_SAGA = "reschedule_saga"
 CANCEL_SAGA = "cancel_saga"
 CONFIRM_EVENT = "confirm"  # external event: {"confirmed": true|false}; arrives as JSON text (SDK double-encodes)
 
+
+def cancel_instance_id(booking_id: str) -> str:
+    """The cancel saga's instance id: one cancel however it is asked for (API, manage page, text, phone)."""
+    return f"{booking_id}-cancel"
+
+
+def reschedule_instance_id(booking_id: str, start, version: int, host_id: str | None = None) -> str:
+    """The reschedule saga's instance id, the same from the API, the manage page and the phone: a repeated or
+    double-clicked move joins one saga; the booking's version makes a later move back to an earlier time a
+    new saga, not a replay."""
+    target = hashlib.sha256(f"{start.isoformat()}|{host_id or ''}".encode()).hexdigest()[:12]
+    return f"{booking_id}-reschedule-{target}-v{version}"
+
 SagaOutcome = Literal["confirmed", "held", "conflict", "invalid", "declined", "expired", "cancelled",
                       "rescheduled", "not_found", "failed"]
 SagaStage = Literal["routing", "holding", "held", "confirming", "notifying", "compensating", "done"]

@@ -26,7 +26,6 @@ counted from the webhook's start (the language step included), so no webhook com
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import html
 import json
 import time
@@ -41,6 +40,7 @@ from shared.domain.routing import RoutingContext
 from shared.domain.understanding import search_window
 from shared.errors import ExternalServiceError
 from shared.logs import get_logger
+from shared.services.contracts import cancel_instance_id, reschedule_instance_id
 
 log = get_logger(__name__)
 UTC = timezone.utc
@@ -404,18 +404,6 @@ class ActionRunner:
             return business.email
         people = [host.mailbox for host in self.config.hosts if host.kind == "person"]
         return (people or [self.config.hosts[0].mailbox])[0]
-
-
-def cancel_instance_id(booking_id: str) -> str:
-    """The cancel saga's instance id: the booking API's and the manage page's, so one cancel however asked."""
-    return f"{booking_id}-cancel"
-
-
-def reschedule_instance_id(booking_id: str, start: datetime, version: int, host_id: str | None = None) -> str:
-    """The reschedule saga's instance id, as ``POST /api/bookings/{id}/reschedule`` and the manage page make it
-    (the booking's version makes a later move back to an earlier time a new saga, not a replay)."""
-    target = hashlib.sha256(f"{start.isoformat()}|{host_id or ''}".encode()).hexdigest()[:12]
-    return f"{booking_id}-reschedule-{target}-v{version}"
 
 
 def _changed(status) -> bool:
