@@ -4,7 +4,7 @@ Three wrong ZIP codes for a booking in one call lock that booking's changes by p
 (``LOCK_FOR``): the receptionist then only takes a message. One row per booking (PartitionKey = booking id,
 RowKey ``phone``) with ``Until`` and a count; no personal data (the caller id is not stored). A lock is a
 point read on every lookup that finds the booking; a lapsed row is the same as no row (and is overwritten
-by the next lock), so nothing has to clean it up for correctness.
+by the next lock), so nothing has to clean it up for correctness; retention deletes lapsed rows a day later.
 """
 
 from __future__ import annotations
@@ -49,3 +49,17 @@ class SelfServiceLocks:
             await table.upsert_entity({"PartitionKey": safe_key(booking_id), "RowKey": ROW, "Until": until,
                                        "LockedAt": now, "Reason": reason[:200]}, mode=UpdateMode.REPLACE)
         return until
+
+    async def purge_lapsed(self, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` locks that lapsed before ``before``; how many (retention)."""
+        table = await self._table()
+        deleted = 0
+        with translated_errors("purge lapsed self-service locks"):
+            async for row in table.query_entities("Until lt @before", parameters={"before": before},
+                                                  select=["PartitionKey", "RowKey"],
+                                                  results_per_page=min(max(limit, 1), 1000)):
+                if deleted >= limit:
+                    break
+                await table.delete_entity(row["PartitionKey"], row["RowKey"])
+                deleted += 1
+        return deleted

@@ -15,6 +15,7 @@ What goes, and when (the ``RETENTION__*`` settings; docs/SECURITY.md explains th
 | shared rate-limit buckets | ``ratelimit_days`` after last use | ``At lt <cutoff>`` (epoch seconds) |
 | waitlist entries and offers | at the entry's expiry; an offer a day after it lapsed | ``KeepUntil lt <now>`` |
 | any other finished orchestration's history | ``durable_days`` after creation | the client's purge by time and status |
+| phone self-service locks (a booking id and times) | a day after the lock lapsed | ``Until lt <cutoff>`` |
 | SMS opt-outs | for good | never purged: consent records (docs/SECURITY.md) |
 
 Every step is idempotent (deleting what is already gone is no error) and counts against one budget per run
@@ -41,6 +42,7 @@ UTC = timezone.utc
 DURABLE_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 FIRST_WINDOW_HOURS = 24.0
 STEP_BATCH = 500  # rows asked for per query: small enough to stop soon after the budget is spent
+SELF_SERVICE_LOCK_KEPT = timedelta(days=1)  # a lapsed phone self-service lock (no personal data) goes a day later
 PARALLEL_DELETES = 8  # records of different partitions deleted at once (each is a few requests)
 
 
@@ -126,6 +128,8 @@ class Retention:
                 (now - days(self.settings.ratelimit_days)).timestamp(), n), budget, report)),
             ("waitlist", lambda: self._rows("waitlist", lambda n: self._waitlist().purge_expired(now, limit=n),
                                             budget, report)),
+            ("selfservice_locks", lambda: self._rows("selfservice_locks", lambda n: self._locks().purge_lapsed(
+                now - SELF_SERVICE_LOCK_KEPT, n), budget, report)),
             ("durable", lambda: self._durable(now - days(self.settings.durable_days), budget, report)),
         ]
         for name, step in steps:
@@ -202,6 +206,10 @@ class Retention:
     def _buckets(self):
         from shared.adapters.store_ratelimits import TableTokenBuckets
         return TableTokenBuckets(self.services.settings)
+
+    def _locks(self):
+        from shared.adapters.store_selfservice import SelfServiceLocks
+        return SelfServiceLocks(self.services.settings)
 
     def _waitlist(self):
         from shared.adapters.store_waitlist import WaitlistStore

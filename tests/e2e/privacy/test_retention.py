@@ -186,3 +186,20 @@ async def test_idle_rate_limit_buckets_are_purged_within_the_budget_over_several
     assert [r.deleted.get("ratelimits") for r in reports] == [100, 50]
     assert [r.outcome for r in reports] == ["partial", "complete"] and "ratelimits" in reports[0].unfinished
     assert len(rows(stack, "ratelimits")) == 1
+
+
+async def test_a_lapsed_phone_self_service_lock_goes_a_day_later(clean_stack):
+    from shared.adapters.store_selfservice import SelfServiceLocks
+    from shared.services.container import get_services
+    stack = clean_stack
+    now = stack.host.clock.travel_to(next_local("tue", "09:00"))
+    locks = SelfServiceLocks(get_services().settings)
+    await locks.lock("bk_locked_one", now, "three wrong ZIP codes")
+    assert len(rows(stack, "selfservicelocks")) == 1
+
+    stack.host.clock.travel_to(now + timedelta(hours=12))  # lapsed (an hour), but not yet a day ago
+    assert "deleted_selfservice_locks" not in await purge(stack)
+    assert len(rows(stack, "selfservicelocks")) == 1
+    stack.host.clock.travel_to(now + timedelta(days=2))
+    assert (await purge(stack))["deleted_selfservice_locks"] == 1
+    assert rows(stack, "selfservicelocks") == []
