@@ -32,7 +32,8 @@ from shared.domain.dialog.speech import (last_digits, phone_ending, sentence_lis
                                          spoken_time, titled, with_article)
 from shared.domain.dialog.speech import DAYS as DAY_NAMES
 from shared.domain.timezones import zone
-from shared.domain.understanding import TimePreference, Understanding, accepts, parse, service_catalog
+from shared.domain.understanding import (TimePreference, Understanding, accepts, choose_service, parse,
+                                         service_catalog)
 from shared.domain.understanding.schema import WEEKDAY_NAMES as WEEKDAYS
 from shared.domain.understanding.services import stem
 
@@ -334,7 +335,7 @@ def _absorb(state: CallState, u: Understanding, ctx: DialogContext) -> set[str]:
     for field, asked in (("name", ("name",)), ("address", ("address", "anything_else")),
                          ("postal_code", ("postal_code", "address", "anything_else")),
                          ("email", ("email",))):
-        value = getattr(u, field)
+        value = _with_known_name(details.name, u) if field == "name" else getattr(u, field)
         if value and value != getattr(details, field) and welcome(field, asked):
             setattr(details, field, value)
             changed.add(field)
@@ -349,6 +350,14 @@ def _absorb(state: CallState, u: Understanding, ctx: DialogContext) -> set[str]:
             state.times = list(u.times)
             changed.add("time")
     return changed
+
+
+def _with_known_name(known: str | None, u: Understanding) -> str | None:
+    """The name said, completed from the one already known when only a part was said ("my last name is Hill")."""
+    if not (u.name and u.name_part and known and len(known.split()) >= 2):
+        return u.name
+    parts = known.split()
+    return " ".join(parts[:-1] + [u.name]) if u.name_part == "last" else " ".join([u.name] + parts[1:])
 
 
 def _apply_changes(turn: _Turn, changed: set[str], ctx: DialogContext) -> Step | None:
@@ -387,6 +396,13 @@ def _need(turn: _Turn, event: Heard, changed: set[str], ctx: DialogContext) -> S
         return turn.ask(state.stage, "What can I help you with?")
     if state.details.event_type is None:
         candidates = _services_meant(u.service_phrase or state.details.service_phrase, ctx)
+        if 2 <= len(candidates) <= 3 and state.prompt.startswith("Is that "):
+            # The answer to "Is that A or B?" ("it's broken", "the repair one") picks among what was offered.
+            picked = choose_service(event.text, [t.key for t in candidates], event_types=service_catalog(ctx.config),
+                                    before=state.details.service_phrase)
+            if picked is not None:
+                state.details.event_type = picked
+                return _continue(turn, ctx)
         if 2 <= len(candidates) <= 3:
             options = sentence_list([with_article(service_name(t)) for t in candidates])
             return _miss(turn, ctx, f"Is that {options}?")

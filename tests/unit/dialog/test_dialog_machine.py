@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from datetime import datetime, timedelta, timezone
 
 from conftest import CALLER, CHICAGO, TUESDAY_9AM
@@ -320,6 +322,26 @@ def test_words_that_fit_two_services_get_a_choice_between_them(world):
         "Is that a plumbing repair visit or a drain cleaning?"]
     assert w.say("the drain cleaning") == ["What's the address where you need us?"]
     assert w.state.details.event_type == "drain-cleaning"
+
+
+@pytest.mark.parametrize("answer", ["it's broken it needs fixing", "the repair one", "a repair"])
+def test_the_choice_between_two_services_can_be_answered_by_describing_the_need(world, answer):
+    w = world()
+    unsure = Understanding(intent="book", service_phrase="clogged drain")
+    assert w.event(Heard("we have a clogged drain in the basement", unsure)) == [
+        "Is that a plumbing repair visit or a drain cleaning?"]
+    assert w.say(answer) == ["What's the address where you need us?"]
+    assert w.state.details.event_type == "plumbing-repair"
+
+
+def test_a_last_name_spelled_at_the_read_back_keeps_the_first_name(world):
+    w = world()
+    book_up_to_readback(w)
+    known = w.state.details.name
+    assert known and len(known.split()) >= 2
+    w.event(Heard("my last name is spelled o k o n k w o",
+                  Understanding(intent="correction", corrects=["name"], name="Okonkwo", name_part="last")))
+    assert w.state.details.name == f"{known.split()[0]} Okonkwo"
 
 
 # ---------------------------------------------------------------- issue 13: callers the script was not written for
