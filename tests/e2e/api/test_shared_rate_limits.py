@@ -89,8 +89,8 @@ async def _flood(instances, send, count: int) -> tuple[list[httpx.Response], flo
         return answers, time.monotonic() - started
 
 
-def _accepted(answers, instance=None) -> int:
-    return sum(1 for a in answers if a.status_code != 429 and (instance is None or a.url.port == instance.port))
+def _accepted(answers) -> int:
+    return sum(1 for a in answers if a.status_code != 429)
 
 
 def _check_refusals(answers) -> None:
@@ -115,7 +115,8 @@ async def test_widget_writes_across_two_instances_never_exceed_the_limit(two_ins
     allowed = WIDGET_BOOKING_BURST + rate * elapsed
     assert _accepted(answers) <= allowed, (_accepted(answers), allowed)  # per-instance memory: 2 x burst
     assert _accepted(answers) >= WIDGET_BOOKING_BURST  # and the limit itself is not stricter than documented
-    assert all(_accepted(answers, instance) > 0 for instance in two_instances)  # both served the caller
+    # Both instances answered from the one shared bucket (which of them got the burst's tokens is a race).
+    assert all(any(a.url.port == instance.port for a in answers) for instance in two_instances)
     _check_refusals(answers)
     retry_after = max(int(a.headers["Retry-After"]) for a in answers if a.status_code == 429)
     assert retry_after <= 1 / rate + 1  # the next token is at most one refill away
