@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -37,6 +36,7 @@ from pydantic import ValidationError
 from shared import clock
 from shared.http import HttpError, error_response, json_response, parse_json_body
 from shared.logs import get_logger, log_context
+from shared.services.contracts import decoded
 
 bp = df.Blueprint()
 log = get_logger(__name__)
@@ -326,26 +326,17 @@ def _runtime(status) -> str | None:
 
 
 def _stage(status) -> str | None:
-    custom = _decoded(getattr(status, "custom_status", None))
+    custom = decoded(getattr(status, "custom_status", None))
     return custom.get("stage") if isinstance(custom, dict) else None
 
 
-def _decoded(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
-
-
 def saga_input(status) -> dict[str, Any]:
-    value = _decoded(getattr(status, "input_", None))
+    value = decoded(getattr(status, "input_", None))
     return value if isinstance(value, dict) else {}
 
 
 def saga_output(status) -> dict[str, Any] | None:
-    value = _decoded(getattr(status, "output", None))
+    value = decoded(getattr(status, "output", None))
     return value if isinstance(value, dict) else None
 
 

@@ -26,6 +26,16 @@ CANCEL_SAGA = "cancel_saga"
 CONFIRM_EVENT = "confirm"  # external event: {"confirmed": true|false}; arrives as JSON text (SDK double-encodes)
 
 
+def decoded(value: Any) -> Any:
+    """A Durable input, output or custom status as a value: the SDK hands them over as JSON text or decoded."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
 def cancel_instance_id(booking_id: str) -> str:
     """The cancel saga's instance id: one cancel however it is asked for (API, manage page, text, phone)."""
     return f"{booking_id}-cancel"

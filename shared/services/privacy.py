@@ -39,7 +39,6 @@ Running an erasure again is harmless: what is gone is not found again.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -47,6 +46,7 @@ from typing import Any
 
 from shared import clock
 from shared.logs import get_logger, mask_phone
+from shared.services.contracts import decoded
 
 log = get_logger(__name__)
 
@@ -215,22 +215,13 @@ async def _described(client, instance_ids: list[str], booking_id: str | None, ki
         found.append({"instanceId": status.instance_id, "bookingId": booking_id, "kind": kind, "name": status.name,
                       "runtimeStatus": getattr(status.runtime_status, "value", status.runtime_status),
                       "createdTime": _iso(status.created_time), "lastUpdatedTime": _iso(status.last_updated_time),
-                      "input": _decoded(status.input_), "output": _decoded(status.output),
-                      "customStatus": _decoded(status.custom_status)})
+                      "input": decoded(status.input_), "output": decoded(status.output),
+                      "customStatus": decoded(status.custom_status)})
     return found
 
 
 def _iso(value) -> str | None:
     return value.isoformat() if isinstance(value, datetime) else value
-
-
-def _decoded(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
 
 
 # ---------------------------------------------------------------- erasing

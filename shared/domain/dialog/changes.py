@@ -28,6 +28,7 @@ from shared.domain.dialog import machine as m
 from shared.domain.dialog.model import (BookingsFound, Change, ChangeBooking, ChangeUpdate, DialogContext,
                                         FindBookings, FindSlots, FoundBooking, Heard, LockSelfService, Offer, Step,
                                         SlotsFound, zip_digest)
+from shared.domain.dialog.offers import chosen_offer
 from shared.domain.dialog.speech import phone_ending, service_name, spoken_choices, spoken_time
 from shared.domain.understanding import TimePreference, accepts, parse
 
@@ -343,18 +344,9 @@ def slots_found(turn: m._Turn, event: SlotsFound, ctx: DialogContext) -> Step:
 
 def _heard_offer(turn: m._Turn, event: Heard, ctx: DialogContext) -> Step:
     state, u, change = turn.state, event.understanding, turn.state.change
-    offers, choice, index = state.offers, u.choice, None
-    if choice is not None and choice.kind != "none":
-        if choice.start is not None:
-            index = next((i for i, offer in enumerate(offers) if offer.start == choice.start), None)
-        if index is None and choice.index is not None and 0 <= choice.index < len(offers):
-            index = choice.index
-        if index is None and choice.kind == "any":
-            index = 0
-    if index is None and len(offers) == 1 and (u.answer == "yes" or u.intent == "yes"):
-        index = 0
-    if index is not None:
-        change.new_start, change.new_end = offers[index].start, offers[index].end
+    offers, choice = state.offers, u.choice
+    if (picked := chosen_offer(offers, u)) is not None:
+        change.new_start, change.new_end = picked.start, picked.end
         return _confirm_move(turn, ctx)
     if (choice is not None and choice.kind == "none") or u.answer == "no" or u.intent == "no" or u.times:
         state.passed = m._merge(state.passed, state.offered_starts)

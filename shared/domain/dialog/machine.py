@@ -28,6 +28,7 @@ from shared.domain.dialog.model import (Action, BookedJob, BookingsFound, CallSt
                                         DialogContext, Event, FindSlots, Hangup, Heard, Hold, HoldUpdate, HungUp,
                                         Listen, Offer, PlaceHold, Poll, Redirect, ReleaseHold, Silence, SlotsFound,
                                         Stage, Step, TakeMessage, Transfer)
+from shared.domain.dialog.offers import chosen_offer
 from shared.domain.dialog.speech import (last_digits, phone_ending, sentence_list, service_name, spoken_choices,
                                          spoken_time, titled, with_article)
 from shared.domain.dialog.speech import DAYS as DAY_NAMES
@@ -516,18 +517,8 @@ def _offer(turn: _Turn, event: Heard, changed: set[str], ctx: DialogContext) -> 
     state, u = turn.state, event.understanding
     offers = state.offers
     choice = u.choice
-    index = None
-    if choice is not None and choice.kind not in ("none",):
-        if choice.start is not None:
-            index = next((i for i, offer in enumerate(offers) if offer.start == choice.start), None)
-        if index is None and choice.index is not None and 0 <= choice.index < len(offers):
-            index = choice.index
-        if index is None and choice.kind == "any":
-            index = 0
-    if index is None and len(offers) == 1 and (u.answer == "yes" or u.intent == "yes"):
-        index = 0
-    if index is not None:
-        return _place_hold(turn, offers[index], ctx)
+    if (picked := chosen_offer(offers, u)) is not None:
+        return _place_hold(turn, picked, ctx)
     if (choice is not None and choice.kind == "none") or u.answer == "no" or u.intent == "no":
         state.passed = _merge(state.passed, state.offered_starts)
         state.offers = []

@@ -56,3 +56,19 @@ def nearest(slots: list, near: datetime, count: int = NEAREST) -> list:
     """The ``count`` slots nearest to ``near``: those from it on first; else the latest ones before it."""
     later = [slot for slot in slots if slot.start >= near]
     return later[:count] if later else slots[-count:]
+
+
+def chosen_offer(offers: Sequence[Offer], u) -> Offer | None:
+    """The offer the caller's answer ``u`` (an Understanding) picks: a time said, "the second one", "either",
+    or a plain yes when only one time was offered; None when it picks none of them."""
+    choice, index = u.choice, None
+    if choice is not None and choice.kind != "none":
+        if choice.start is not None:
+            index = next((i for i, offer in enumerate(offers) if offer.start == choice.start), None)
+        if index is None and choice.index is not None and 0 <= choice.index < len(offers):
+            index = choice.index
+        if index is None and choice.kind == "any" and offers:
+            index = 0
+    if index is None and len(offers) == 1 and (u.answer == "yes" or u.intent == "yes"):
+        index = 0
+    return offers[index] if index is not None else None

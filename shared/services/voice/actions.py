@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import json
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -40,7 +39,7 @@ from shared.domain.routing import RoutingContext
 from shared.domain.understanding import search_window
 from shared.errors import ExternalServiceError
 from shared.logs import get_logger
-from shared.services.contracts import cancel_instance_id, reschedule_instance_id
+from shared.services.contracts import cancel_instance_id, decoded, reschedule_instance_id
 
 log = get_logger(__name__)
 UTC = timezone.utc
@@ -244,7 +243,7 @@ class ActionRunner:
             status = await self.client.get_status(instance)
             runtime = _runtime(status) if status else None
             if runtime in TERMINAL:
-                output = _decoded(getattr(status, "output", None)) or {}
+                output = decoded(getattr(status, "output", None)) or {}
                 outcome = output.get("outcome") if isinstance(output, dict) else None
                 if outcome in ("cancelled", "rescheduled", "unchanged"):
                     return ChangeUpdate(booking_id, "done", outcome)
@@ -408,7 +407,7 @@ class ActionRunner:
 
 def _changed(status) -> bool:
     """Whether a finished cancel or reschedule saga changed the booking (else a new attempt starts afresh)."""
-    output = _decoded(getattr(status, "output", None)) or {}
+    output = decoded(getattr(status, "output", None)) or {}
     return isinstance(output, dict) and output.get("outcome") in ("cancelled", "rescheduled")
 
 
@@ -427,10 +426,10 @@ def hold_update(key: str, status, *, confirming: bool) -> HoldUpdate:
     if not status:
         return HoldUpdate(key, "pending")
     runtime = _runtime(status)
-    custom = _decoded(getattr(status, "custom_status", None)) or {}
+    custom = decoded(getattr(status, "custom_status", None)) or {}
     stage = custom.get("stage") if isinstance(custom, dict) else None
     if runtime == "Completed":
-        output = _decoded(getattr(status, "output", None)) or {}
+        output = decoded(getattr(status, "output", None)) or {}
         outcome = output.get("outcome") if isinstance(output, dict) else None
         mapped = {"confirmed": "confirmed", "conflict": "lost", "expired": "expired", "declined": "released",
                   "cancelled": "released", "held": "held"}.get(outcome, "failed")
@@ -450,15 +449,6 @@ def hold_update(key: str, status, *, confirming: bool) -> HoldUpdate:
 def _runtime(status) -> str | None:
     value = getattr(status, "runtime_status", None)
     return getattr(value, "value", value)
-
-
-def _decoded(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
 
 
 def lasting_offers(event_type, now: datetime, *, urgent: bool):
