@@ -100,6 +100,9 @@ def clean_stack(stack, webhook_sink):
     stack.reset()
     webhook_sink.reset()
     yield stack
+    # The app's clock is this process's: tests that run next in the same worker without a stack (integration
+    # tests of the SMS gateways' time windows, say) must not inherit the hour this test travelled to.
+    stack.host.clock.reset()
     stack.graph.clear_faults()
     stack.dataverse.clear_faults()
     stack.acs.reset()

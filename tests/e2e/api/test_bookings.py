@@ -75,7 +75,9 @@ async def test_the_same_key_from_another_client_is_another_booking(clean_stack, 
     async with httpx.AsyncClient(base_url=stack.host.url(""), timeout=60,
                                  headers={"x-functions-key": stack.host.master_key}) as other_client:
         theirs = await book(other_client, booking_body(slots[4]["start"], hostId="dana"), key)
-    assert mine.status_code == theirs.status_code == 201
+    # 201, or 200 from the status URL when a busy host answered 202 first: either way both were booked.
+    assert {mine.status_code, theirs.status_code} <= {200, 201}
+    assert mine.json()["status"] == theirs.json()["status"] == "confirmed"
     assert mine.json()["id"] != theirs.json()["id"], "idempotency keys are scoped per client"
 
 
