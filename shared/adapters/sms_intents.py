@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from shared import clock
-from shared.adapters.store_tables import as_utc, get_table, translated_errors
+from shared.adapters.store_tables import as_utc, delete_matching, get_table, translated_errors
 from shared.config import Settings
 from shared.logs import mask_phone
 
@@ -151,21 +151,9 @@ class SmsIntentStore:
 
         For the retention timer: a retry comes within minutes and a delivery report within a day, so an
         older row protects nothing. Rows already gone are no error (two runs may overlap)."""
-        from azure.core.exceptions import ResourceNotFoundError
         table = await get_table(self._settings, TABLE)
-        deleted = 0
         with translated_errors("purge SMS intents"):
-            async for row in table.query_entities("FirstSent lt @before or At lt @before",
-                                                  parameters={"before": before}, select=["PartitionKey", "RowKey"],
-                                                  results_per_page=min(limit, 1000)):
-                try:
-                    await table.delete_entity(row["PartitionKey"], row["RowKey"])
-                except ResourceNotFoundError:
-                    pass
-                deleted += 1
-                if deleted >= limit:
-                    break
-        return deleted
+            return await delete_matching(table, "FirstSent lt @before or At lt @before", {"before": before}, limit)
 
 
 def _with_etag(intent: SmsIntent, metadata) -> SmsIntent:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from shared.adapters.store_tables import as_utc, get_table, safe_key, translated_errors
+from shared.adapters.store_tables import as_utc, delete_matching, get_table, safe_key, translated_errors
 from shared.config import Settings
 
 TABLE = "selfservicelocks"
@@ -53,13 +53,5 @@ class SelfServiceLocks:
     async def purge_lapsed(self, before: datetime, limit: int) -> int:
         """Delete up to ``limit`` locks that lapsed before ``before``; how many (retention)."""
         table = await self._table()
-        deleted = 0
         with translated_errors("purge lapsed self-service locks"):
-            async for row in table.query_entities("Until lt @before", parameters={"before": before},
-                                                  select=["PartitionKey", "RowKey"],
-                                                  results_per_page=min(max(limit, 1), 1000)):
-                if deleted >= limit:
-                    break
-                await table.delete_entity(row["PartitionKey"], row["RowKey"])
-                deleted += 1
-        return deleted
+            return await delete_matching(table, "Until lt @before", {"before": before}, limit)

@@ -209,3 +209,21 @@ def translated_errors(action: str) -> Iterator[None]:
         yield
     except AzureError as exc:
         raise storage_error(exc, action) from exc
+
+
+async def delete_matching(table, query: str, parameters: dict[str, Any], limit: int) -> int:
+    """Delete up to ``limit`` rows of ``table`` that ``query`` finds; how many. For retention purges.
+
+    A row already gone is no error: two runs may overlap, and deleting is what both wanted."""
+    from azure.core.exceptions import ResourceNotFoundError
+    deleted = 0
+    async for row in table.query_entities(query, parameters=parameters, select=["PartitionKey", "RowKey"],
+                                          results_per_page=min(max(limit, 1), 1000)):
+        if deleted >= limit:
+            break
+        try:
+            await table.delete_entity(row["PartitionKey"], row["RowKey"])
+        except ResourceNotFoundError:
+            pass
+        deleted += 1
+    return deleted

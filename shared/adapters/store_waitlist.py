@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from shared.adapters.store_tables import (as_utc, get_table, pack_json, safe_key, translated_errors, unpack_json,
-                                          unsafe_key)
+from shared.adapters.store_tables import (as_utc, delete_matching, get_table, pack_json, safe_key,
+                                          translated_errors, unpack_json, unsafe_key)
 from shared.config import Settings
 
 TABLE = "waitlist"
@@ -197,17 +197,6 @@ class WaitlistStore:
 
     async def purge_expired(self, now: datetime, *, limit: int = 500) -> int:
         """Delete up to ``limit`` entries and offers whose expiry has passed; how many were deleted."""
-        from azure.core.exceptions import ResourceNotFoundError
         table = await self._table()
-        deleted = 0
         with translated_errors("purge the waitlist"):
-            async for row in table.query_entities("KeepUntil lt @now", parameters={"now": now},
-                                                  select=["PartitionKey", "RowKey"]):
-                try:
-                    await table.delete_entity(row["PartitionKey"], row["RowKey"])
-                except ResourceNotFoundError:
-                    pass
-                deleted += 1
-                if deleted >= limit:
-                    break
-        return deleted
+            return await delete_matching(table, "KeepUntil lt @now", {"now": now}, limit)
