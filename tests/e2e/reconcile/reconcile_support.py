@@ -28,10 +28,14 @@ def services():
 
 def free_slots(business, host_id: str, *, days_ahead: int = 3, span_days: int = 10,
                event_type: str = REPAIR) -> list[datetime]:
-    """Starts the engine offers for the host on an empty calendar, at least ``days_ahead`` days out."""
+    """Starts the engine offers for the host on an empty calendar, from the local midnight ``days_ahead`` days
+    out: the first is the start of a working day at any hour the suite runs, so a test can add hours to it."""
+    from zoneinfo import ZoneInfo
+
     from shared.domain.availability import find_slots
     now = datetime.now(UTC)
-    start = now + timedelta(days=days_ahead)
+    local_day = (now.astimezone(ZoneInfo(business.business.time_zone)) + timedelta(days=days_ahead)).date()
+    start = datetime.combine(local_day, datetime.min.time(), ZoneInfo(business.business.time_zone)).astimezone(UTC)
     slots = find_slots(business.event_type(event_type), [business.host(host_id)], {}, {}, start,
                        start + timedelta(days=span_days), now, blocking_show_as=business.blocking_show_as,
                        granule_minutes=business.claim_granule_minutes)

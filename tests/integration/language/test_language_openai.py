@@ -62,7 +62,9 @@ async def test_a_slow_model_is_cut_off_at_the_budget(language, llm):
 
     elapsed = time.perf_counter() - started
     print(f"timeout 0.5 s -> raised after {elapsed * 1000:.0f} ms")
-    assert 0.5 <= elapsed < 0.8
+    # Cut off at the caller's 0.5 s, not the 2.5 s setting nor the model's 3 s; the upper bound leaves room for
+    # a machine running several suites at once.
+    assert 0.5 <= elapsed < 1.5
     assert len(llm.requests()) == 1
 
 
@@ -72,7 +74,7 @@ async def test_without_a_caller_timeout_the_setting_is_the_budget(make_language_
     started = time.perf_counter()
     with pytest.raises(TransientError):
         await language.extract(INSTRUCTIONS, "next Monday", CallerNeed)
-    assert time.perf_counter() - started < 0.65
+    assert time.perf_counter() - started < 1.5  # the 0.4 s setting, not the 2.5 s default
 
 
 async def test_a_server_error_fails_fast_with_no_retry(language, llm):
@@ -82,7 +84,7 @@ async def test_a_server_error_fails_fast_with_no_retry(language, llm):
     with pytest.raises(TransientError) as info:
         await language.extract(INSTRUCTIONS, "hello", CallerNeed)
 
-    assert time.perf_counter() - started < 0.5
+    assert time.perf_counter() - started < 1.5  # no backoff before failing
     assert info.value.status == 500 and info.value.request_id
     assert len(llm.requests()) == 1
 
