@@ -36,7 +36,9 @@ from shared.domain.timezones import zone
 from shared.domain.understanding import (TimePreference, Understanding, accepts, choose_service, parse,
                                          service_catalog)
 from shared.domain.understanding.schema import WEEKDAY_NAMES as WEEKDAYS
+from shared.domain.understanding.acts import has_repair_marker
 from shared.domain.understanding.services import stem
+from shared.domain.understanding.text import clean_words
 
 MAX_REPROMPTS = 2  # silences or nonsense in a row before the receptionist stops asking and changes strategy
 MAX_SAME_PROMPT = 2  # a question is said at most this often in the same words; then the strategy changes
@@ -54,6 +56,10 @@ _AGAIN = re.compile(r"\bagain\b|\b(?:same|another) (?:one|thing|job|visit|appoin
 _EARLIER = re.compile(r"\b(?:earlier|sooner)\b.*\b(?:opens?|comes?|free[sd]?|available|cancel\w*)\b"
                       r"|\bwait ?list\b|\bwaiting list\b", re.IGNORECASE)
 _MESSAGE = re.compile(r"\b(?:leave|take) a message\b|^\W*(?:a )?message\W*$", re.IGNORECASE)
+# Besides the parser's self-repair markers ("actually", "scratch that", "on second thought"): words that take
+# back the work named before ("forget the cleaning", "it's not a tune-up", "I said tune-up but really...").
+_TAKE_BACK = re.compile(r"\b(?:not an?|isn'?t an?|forget|really|instead|rather)\b", re.IGNORECASE)
+_SHORT_THINGS = frozenset({"ac", "hvac", "gfci", "gfi"})
 DAYTIME = (7, 20)  # local hours offered to callers who are not in an emergency, when there is a choice
 
 
@@ -221,7 +227,10 @@ def _heard(turn: _Turn, event: Heard, ctx: DialogContext) -> Step:
         return _not_offered(turn, u.not_offered, ctx)
 
     heard_at = state.stage
+    u = _reconsidered_service(state, event, ctx)
     changed = _absorb(state, u, ctx)
+    if "service" in changed and heard_at not in ("need", "anything_else") and state.mode == "booking":
+        turn.line(f"Okay, {with_article(service_name(_event_type(state, ctx)))} then.")
     # Digits of a number said in parts ("three one two... five five five...") are joined with the next ones.
     state.carried_digits = u.partial_digits if heard_at in ("phone", "phone_confirm", "postal_code") else None
     if changed:
@@ -233,6 +242,42 @@ def _heard(turn: _Turn, event: Heard, ctx: DialogContext) -> Step:
     if handler is None:
         return _continue(turn, ctx)
     return handler(turn, event, changed, ctx)
+
+
+def _reconsidered_service(state: CallState, event: Heard, ctx: DialogContext) -> Understanding:
+    """ "No, it's not a cleaning, it's broken": a caller who takes back the kind of work without naming another
+    service means one of the others their first words could mean; the kind now said picks it (as a correction,
+    so it replaces the service already taken)."""
+    u, details = event.understanding, state.details
+    if (state.mode != "booking" or not details.event_type or state.stage in ("need", "anything_else")
+            or (u.event_type and u.event_type != details.event_type)
+            or not (u.answer == "no" or has_repair_marker(event.text.lower()) or _TAKE_BACK.search(event.text))):
+        return u
+    catalog = service_catalog(ctx.config)
+    among = [t.key for t in _services_meant(details.service_phrase, ctx) if t.key != details.event_type]
+    picked = choose_service(event.text, among, event_types=catalog, before=details.service_phrase)
+    for kin in _same_trade(details.event_type, ctx):  # "drain cleaning" -> "it's broken": the repair the same people do
+        if picked is not None:
+            break
+        picked = choose_service(event.text, kin, event_types=catalog)
+    if picked is None:
+        return u
+    return u.model_copy(update={"event_type": picked, "corrects": sorted({*u.corrects, "service"})})
+
+
+def _same_trade(key: str, ctx: DialogContext) -> list[list[str]]:
+    """The other services (no emergency ones) that the people who do ``key`` also do, closest first: groups by
+    how much the people who do them overlap (the furnace tune-up's techs do the no-heat visits, and only one of
+    them plumbing), then the group of every service anybody of them does."""
+    config = ctx.config
+    doers = {host.id for host in config.eligible_hosts(config.event_type(key))}
+    overlap: dict[str, float] = {}
+    for t in config.event_types:
+        theirs = {host.id for host in config.eligible_hosts(t)}
+        if t.key != key and not t.emergency and doers & theirs:
+            overlap[t.key] = len(doers & theirs) / len(doers | theirs)
+    closest = max(overlap.values(), default=0.0)
+    return [[k for k, v in overlap.items() if v == closest], list(overlap)] if overlap else []
 
 
 def _bye(text: str, u: Understanding, state: CallState) -> bool:
@@ -397,14 +442,20 @@ def _need(turn: _Turn, event: Heard, changed: set[str], ctx: DialogContext) -> S
         return turn.ask(state.stage, "What can I help you with?")
     if state.details.event_type is None:
         candidates = _services_meant(u.service_phrase or state.details.service_phrase, ctx)
-        if 2 <= len(candidates) <= 3 and state.prompt.startswith("Is that "):
-            # The answer to "Is that A or B?" ("it's broken", "the repair one") picks among what was offered.
+        answering = state.prompt.startswith("Is that ")
+        if len(candidates) == 1 and answering and u.answer == "yes" and not u.corrects:
+            state.details.event_type = candidates[0].key  # "Is that a visit for no heat or no cooling?" "Yes."
+            return _continue(turn, ctx)
+        if 1 <= len(candidates) <= 3:
+            # The answer to "Is that A or B?" ("it's broken", "the repair one") picks among what was offered; so
+            # does the kind of need said with the thing ("my furnace is making a banging noise": a repair).
             picked = choose_service(event.text, [t.key for t in candidates], event_types=service_catalog(ctx.config),
-                                    before=state.details.service_phrase)
+                                    before=state.details.service_phrase if answering else None,
+                                    answering=answering)
             if picked is not None:
                 state.details.event_type = picked
                 return _continue(turn, ctx)
-        if 2 <= len(candidates) <= 3:
+        if 1 <= len(candidates) <= 3:
             options = sentence_list([with_article(service_name(t)) for t in candidates])
             return _miss(turn, ctx, f"Is that {options}?")
         if changed or u.intent in ("book", "inform", "yes"):
@@ -456,10 +507,15 @@ def _services_meant(phrase: str | None, ctx: DialogContext) -> list[EventType]:
     drain cleaning?): those sharing a distinctive word with them, in configuration order."""
     if not phrase:
         return []
-    said = {stem(word) for word in phrase.lower().split() if len(word) > 3}
+    said = _distinctive(phrase)
     return [event_type for event_type in ctx.config.event_types if not event_type.emergency and said & {
-        stem(word) for text in (*event_type.caller_phrases, event_type.name) for word in text.lower().split()
-        if len(word) > 3}]
+        word for text in (*event_type.caller_phrases, event_type.name) for word in _distinctive(text)}]
+
+
+def _distinctive(text: str) -> set[str]:
+    """The stems of a phrase's long words, and of short ones that are things ("AC", "A/C")."""
+    words = clean_words(text.lower().replace("a/c", "ac"))
+    return {stem(word) for word in words if len(word) > 3 or word in _SHORT_THINGS}
 
 
 def _field(field: str, retry: str):

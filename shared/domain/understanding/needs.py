@@ -34,7 +34,8 @@ _SAID = {
                "not come on", "not turn on", "not kick on", "not start", "does not work", "not blowing",
                "went out", "acting up", "malfunctioning", "something is wrong", "problem", "not running",
                "leaking", "shuts off", "shutting off", "keeps shutting", "cold air", "warm air", "no flame",
-               "is out", "emergency", "not a tune up", "not maintenance", "not a checkup", "not routine"),
+               "is out", "emergency", "not a tune up", "not maintenance", "not a checkup", "not routine",
+               "cracked", "crack", "split", "grinding", "banging", "rattling", "squealing", "noise", "noisy"),
     "maintenance": ("tune up", "tuneup", "maintenance", "check up", "checkup", "routine", "annual", "yearly",
                     "once a year", "inspection", "inspected", "servicing", "serviced", "just a check",
                     "cleaning and check", "seasonal", "clean and check", "check it over", "before winter",
@@ -50,15 +51,18 @@ _KIND_WORDS = (
     ("repair", frozenset({"repair", "repairs", "fix", "broke", "broken", "no", "not", "emergency", "leak",
                           "burst", "out"})),
 )
-_NEGATORS = frozenset({"not", "no", "never", "without"})
+_NEGATORS = frozenset({"not", "no", "never", "without", "forget"})
 _ORDINALS = {"first": 0, "1st": 0, "former": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2}
 _LAST = frozenset({"last", "latter"})
 
 
-def choose_service(text: str, among: Sequence[str], *, event_types: Any, before: str | None = None) -> str | None:
+def choose_service(text: str, among: Sequence[str], *, event_types: Any, before: str | None = None,
+                   answering: bool = True) -> str | None:
     """The key of the event type in ``among`` (the ones offered, in the order said) the caller's answer
     ``text`` picks, or ``None``. ``before`` are the caller's earlier words for the need (``service_phrase``);
-    ``event_types`` is what :func:`parse` takes (a ``service_catalog(config)`` preferably)."""
+    ``event_types`` is what :func:`parse` takes (a ``service_catalog(config)`` preferably). With ``answering``
+    False the text is the need itself, not an answer to "A or B?": only the kind of need said counts (no ordinals:
+    "my first floor sink")."""
     among = [key for key in among if key]
     if not among or not text or not text.strip():
         return None
@@ -66,10 +70,10 @@ def choose_service(text: str, among: Sequence[str], *, event_types: Any, before:
     if not words:
         return None
     catalog = catalog_of(event_types)
-    ordinal = _ordinal(words, len(among))
+    ordinal = _ordinal(words, len(among)) if answering else None
     if ordinal is not None:
         return among[ordinal]
-    alone = services.match_service(words, catalog)
+    alone = services.match_service(words, catalog) if answering else None  # the need itself was read already
     if alone is not None and alone.key in among:
         return alone.key
     kinds = _kinds_of(catalog)

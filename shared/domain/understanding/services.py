@@ -25,7 +25,7 @@ _SMALL = frozenset({"a", "an", "the", "is", "are", "was", "were", "my", "our", "
                     "seems", "think", "got", "get", "gotten", "keeps", "keep", "kept", "started", "start",
                     "will", "would", "does", "do", "did", "can", "could", "not", "there", "making", "any", "all",
                     "some", "he", "she", "they", "them", "their", "s", "like", "from"})
-_NEGATORS = frozenset({"not", "no", "never", "without", "nothing", "none"})
+_NEGATORS = frozenset({"not", "no", "never", "without", "nothing", "none", "forget"})
 # Words too common to identify a service on their own.
 _GENERIC = frozenset({"much", "what", "when", "need", "with", "come", "main", "line", "check", "work", "working",
                       "water", "service", "new", "out", "look", "please", "time", "price", "call", "visit",
@@ -34,6 +34,9 @@ _GENERIC = frozenset({"much", "what", "when", "need", "with", "come", "main", "l
                       "not", "how", "down", "back", "up", "off", "phone", "video", "teams", "consultation",
                       "appointment", "estimate"})
 WINDOW_SLACK = 2
+# A phrase with one of these ("stopped up", "backed up", "heat went out") is a verb and its particle: it holds
+# only in its own order ("it's not a tune up, it stopped working" says no "stopped up").
+_PARTICLES = frozenset({"up", "down", "back", "off", "out", "over"})
 FULL_MATCH_WEIGHT = 10.0
 THING_WEIGHT = 20.0     # a named fixture or appliance decides more than a symptom
 OWNER_NOT_OFFERED_WEIGHT = 16.0  # an owner who lists work they don't do means it ("solar panels" is not a panel)
@@ -45,9 +48,11 @@ GENERIC_WEIGHT = 1.0   # a generic word in a whole-phrase match ("how much")
 TIE_BREAK = 0.1        # a generic word seen alongside a distinctive one ("furnace ... working")
 SCATTERED = 0.9        # "water heater is leaking everywhere" is not quite "water everywhere"
 # Symptoms whose negation means their absence ("it's not leaking"); "it's not draining" is a symptom itself.
-# So do routine-work words: "it's not a tune up, it's broken" is no tune-up.
+# So do routine-work and new-work words: "it's not a tune up, it's broken" is no tune-up, "not a cleaning" no
+# cleaning, "I don't need a new install" no install.
 _ABSENCE_STEMS = frozenset({"leak", "drip", "flood", "emergenc", "burst", "clog", "smell", "gas",
-                            "tun", "tuneup", "maintenanc", "checkup", "inspection"})
+                            "tun", "tuneup", "maintenanc", "checkup", "inspection",
+                            "clean", "flush", "snak", "jet", "hydrojet", "install", "installation", "replacement"})
 
 
 def stem(word: str) -> str:
@@ -452,10 +457,18 @@ def _full_match(phrase: _Phrase, stems: list[tuple[int, str]], positions: dict[s
             first, last = stems[min(members)][0], stems[max(members)][0]
             if _negated(words, first, phrase):
                 continue
+            if _PARTICLES.intersection(phrase.stems) and not _in_order(phrase.stems, [s for _, s in stems[low:high]]):
+                continue
             as_written = any(tuple(s for _, s in stems[i:i + len(phrase.stems)]) == phrase.stems
                              for i in range(low, high))
             return first, last, as_written
     return None
+
+
+def _in_order(wanted: tuple[str, ...], said: list[str]) -> bool:
+    """Whether ``wanted`` occurs in ``said`` in its own order, other words allowed between."""
+    remaining = iter(said)
+    return all(any(s == w for s in remaining) for w in wanted)
 
 
 def _negated(words: list[str], first: int, phrase: _Phrase) -> bool:

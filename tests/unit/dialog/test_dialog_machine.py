@@ -480,3 +480,59 @@ def test_another_number_begun_at_the_caller_id_question_is_asked_for_whole(world
     assert w.say("three one two five five five oh one four two") == [
         "When would be a good time for us to come out?"]
     assert w.state.details.phone == "+13125550142"
+
+
+@pytest.mark.parametrize(("first", "then", "meant", "said"), [
+    ("I need a drain cleaning", "no it's not a cleaning it's broken", "plumbing-repair", "a plumbing repair visit"),
+    ("I'd like a furnace tune up", "actually it's not a tune up, it stopped working", "no-heat",
+     "a visit for no heat or no cooling"),
+    ("the water heater needs replacing", "actually I don't need a new one, it just needs fixing", "plumbing-repair",
+     "a plumbing repair visit"),
+    ("I need a drain cleaning", "hmm no, forget the cleaning, the drain pipe cracked", "plumbing-repair",
+     "a plumbing repair visit"),
+    ("book a tune up please", "I said tune up but really it's making a grinding noise and won't turn on", "no-heat",
+     "a visit for no heat or no cooling"),
+    ("I need my water heater replaced", "on second thought just have someone fix it", "plumbing-repair",
+     "a plumbing repair visit"),
+])
+def test_taking_back_the_kind_of_work_moves_to_the_one_meant_and_says_so(world, first, then, meant, said):
+    w = world()
+    assert w.say(first) == ["What's the address where you need us?"]
+    lines = w.say(then)
+    assert w.state.details.event_type == meant
+    assert lines == [f"Okay, {said} then.", "What's the address where you need us?"]
+
+
+def test_a_kind_of_work_taken_back_later_in_the_call_keeps_what_was_given(world):
+    w = world()
+    w.say("I need a drain cleaning")
+    w.say("2400 north lincoln avenue")
+    lines = w.say("no wait, it's not a cleaning, the pipe under the sink is broken")
+    assert lines == ["Okay, a plumbing repair visit then.", "And what's the ZIP code there?"]
+    assert (w.state.details.event_type, w.state.details.address) == ("plumbing-repair", "2400 North Lincoln Avenue")
+
+
+def test_an_answer_that_only_sounds_like_a_take_back_keeps_the_service(world):
+    w = world()
+    w.say("I'd like a furnace tune up")
+    assert w.say("sorry, it's 2400 north lincoln avenue") == ["And what's the ZIP code there?"]
+    assert w.state.details.event_type == "hvac-tune-up"
+
+
+@pytest.mark.parametrize(("need", "meant"), [
+    ("my furnace is making a banging noise", "no-heat"),
+    ("my AC is making a weird rattling noise", "no-heat"),
+])
+def test_a_thing_said_with_its_symptom_is_not_asked_about(world, need, meant):
+    w = world()
+    assert w.say(need) == ["What's the address where you need us?"]
+    assert w.state.details.event_type == meant
+
+
+@pytest.mark.parametrize(("answer", "meant"), [
+    ("yes", "no-heat"), ("it's broken", "no-heat"), ("no I just want it checked before summer", "hvac-tune-up")])
+def test_a_thing_only_one_service_names_is_asked_about_by_name(world, answer, meant):
+    w = world()
+    assert w.say("the air conditioner needs looking at") == ["Is that a visit for no heat or no cooling?"]
+    assert w.say(answer) == ["What's the address where you need us?"]
+    assert w.state.details.event_type == meant

@@ -151,3 +151,17 @@ def test_the_plumbing_behind_an_appliance_is_plumbing(understand, text, event_ty
 @pytest.mark.parametrize("text", ["my dishwasher won't drain", "the fridge stopped cooling", "the dryer won't spin"])
 def test_the_appliance_itself_is_still_not_offered(understand, text):
     assert understand(text, expecting="need").not_offered == "appliance repair"
+
+
+@pytest.mark.parametrize("text", [
+    "it's not a cleaning it's broken",
+    "i don't need a new install",
+    "actually it's not a tune up, it stopped working",  # "up ... stopped" is no "stopped up" drain
+])
+def test_work_said_not_to_be_wanted_names_no_service(understand, text):
+    assert understand(text, expecting="address").event_type is None
+
+
+@pytest.mark.parametrize("text", ["my sink is stopped up again", "the basement drain is backed up"])
+def test_a_verb_and_its_particle_in_their_own_order_still_name_the_drain(understand, text):
+    assert understand(text, expecting="need").event_type == "drain-cleaning"
