@@ -291,7 +291,8 @@ class SagaRun:
         version, hence the instance id).
         """
         existing = await self.status()
-        if existing is not None and not (restart_finished and _runtime(existing) in TERMINAL):
+        if existing is not None and not (restart_finished and _runtime(existing) in TERMINAL
+                                         and not _made_its_change(existing)):
             return
         await self.start(orchestrator, payload)
 
@@ -308,6 +309,13 @@ class SagaRun:
                 return status
             await asyncio.sleep(min(delay, remaining))
             delay = min(delay * 1.5, 1.0)
+
+
+def _made_its_change(status) -> bool:
+    """Whether a finished cancel or move did what it was asked: a second click that finds it so joins it
+    (answers its result) instead of starting the change over an instance that has only just ended."""
+    output = saga_output(status) if _runtime(status) == "Completed" else None
+    return bool(output) and output.get("outcome") in ("cancelled", "rescheduled")
 
 
 def check_same_request(stored_fingerprint: str | None, fingerprint: str | None) -> None:

@@ -458,6 +458,11 @@ class Engine:
                         await self._handle(inst, item)
                     failures = 0
                 except ConcurrentUpdate:
+                    if self._instances.get(inst.id) is not inst:
+                        # Restarted under the same id (start_new over a finished instance) while this execution
+                        # made its last commit: the new execution is processed, this one is over.
+                        log.info("instance %s was restarted while its previous execution ended", inst.id)
+                        return
                     log.error("instance %s changed in storage underneath this host (is another host serving "
                               "task hub table %s?); it is no longer processed here", inst.id, self.store.table_name)
                     self._instances.pop(inst.id, None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import uuid
 from datetime import datetime, timedelta
 
@@ -354,3 +355,16 @@ async def _raise_expecting_failure(client, instance_id: str, event: str) -> str:
 
 def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+async def test_an_id_started_again_the_moment_it_finished_runs_the_new_execution(host, http):
+    # A second click that starts a cancel again under its id as soon as the first run reads Completed: the
+    # first run may still be making its last commit; the new execution must run, not be dropped with it.
+    instance_id = f"again-{token()}"
+    for attempt in range(15):
+        await start(host, http, "sequence", [f"n{attempt}"], instance_id)
+        deadline = time.monotonic() + 10
+        while (status := host.get_status(instance_id)) is None or status.runtime_status.value != "Completed":
+            assert time.monotonic() < deadline, f"execution {attempt} never finished: {status.runtime_status}"
+            await asyncio.sleep(0)
+        assert status.output == [f"Hello n{attempt}"]

@@ -174,6 +174,11 @@
     return days;
   }
 
+  /* Customers mostly want the technician they know: open on the first day they have a time, if any. */
+  function firstDay(days) {
+    return days.filter(function (d) { return d.slots.some(function (s) { return s.same; }); })[0] || days[0];
+  }
+
   function renderTimes() {
     var days = groupByDay();
     $('fd-range-label').textContent = rangeLabel(state.windowStart) + ' – ' +
@@ -192,7 +197,7 @@
       return;
     }
     $('fd-no-times').hidden = true;
-    if (!state.day || !days.some(function (d) { return d.key === state.day; })) state.day = days[0].key;
+    if (!state.day || !days.some(function (d) { return d.key === state.day; })) state.day = firstDay(days).key;
     days.forEach(function (day) {
       var item = el('li');
       var button = el('button', 'fd-day', dayLabel(day.date));
