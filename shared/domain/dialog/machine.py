@@ -59,6 +59,7 @@ _MESSAGE = re.compile(r"\b(?:leave|take) a message\b|^\W*(?:a )?message\W*$", re
 # Besides the parser's self-repair markers ("actually", "scratch that", "on second thought"): words that take
 # back the work named before ("forget the cleaning", "it's not a tune-up", "I said tune-up but really...").
 _TAKE_BACK = re.compile(r"\b(?:not an?|isn'?t an?|forget|really|instead|rather)\b", re.IGNORECASE)
+_NOT_OFFERED = "asked for work we don't offer"
 _SHORT_THINGS = frozenset({"ac", "hvac", "gfci", "gfi"})
 DAYTIME = (7, 20)  # local hours offered to callers who are not in an emergency, when there is a choice
 
@@ -229,6 +230,8 @@ def _heard(turn: _Turn, event: Heard, ctx: DialogContext) -> Step:
     heard_at = state.stage
     u = _reconsidered_service(state, event, ctx)
     changed = _absorb(state, u, ctx)
+    if _offered_after_all(turn, changed, ctx):
+        return _continue(turn, ctx)
     if "service" in changed and heard_at not in ("need", "anything_else") and state.mode == "booking":
         turn.line(f"Okay, {with_article(service_name(_event_type(state, ctx)))} then.")
     # Digits of a number said in parts ("three one two... five five five...") are joined with the next ones.
@@ -329,7 +332,19 @@ def _not_offered(turn: _Turn, work: str, ctx: DialogContext) -> Step:
     names = [with_article(service_name(t)) for t in ctx.config.event_types if not t.emergency][:4]
     turn.line(f"I'm sorry, {work} isn't something we do. We can book {sentence_list(names)}.")
     turn.line("I'll take a message, and someone from the office will call you back.")
-    return _to_message(turn, ctx, f"asked for work we don't offer ({work})", auto_body=True)
+    return _to_message(turn, ctx, f"{_NOT_OFFERED} ({work})", auto_body=True)
+
+
+def _offered_after_all(turn: _Turn, changed: set[str], ctx: DialogContext) -> bool:
+    """ "Do you do dishwasher installs?" ... "OK, what about a leaky shower head then": after work we don't do,
+    a caller who names work we do is booked, not left with a message (nothing sent yet)."""
+    state = turn.state
+    if not ("service" in changed and state.mode == "message" and state.outcome is None
+            and (state.message_reason or "").startswith(_NOT_OFFERED)):
+        return False
+    state.mode, state.message_reason, state.message_asked = "booking", None, False
+    turn.line(f"Yes, we can do that: {with_article(service_name(_event_type(state, ctx)))}.")
+    return True
 
 
 def _mark_emergency(state: CallState, u: Understanding, ctx: DialogContext) -> None:
@@ -523,6 +538,10 @@ def _field(field: str, retry: str):
         if field in changed or getattr(turn.state.details, field):
             return _continue(turn, ctx)
         if changed:
+            return _continue(turn, ctx)
+        if event.understanding.event_type == turn.state.details.event_type is not None:
+            # More about the same job ("the heat is on but it's blowing cold"): understood, so no "Sorry".
+            turn.line("Got it.")
             return _continue(turn, ctx)
         return _miss(turn, ctx, retry)
     return handler
@@ -800,7 +819,8 @@ def _closed_weekdays(state: CallState, ctx: DialogContext) -> set[int]:
 
 def _wish(times: list[TimePreference]) -> str:
     positives = [titled(pref.phrase) for pref in times if pref.kind in ("at", "window")]
-    return sentence_list(positives)
+    # "3:30" alone reads "I don't have anything at 3:30"; "after 3 on Thursday" and "Friday" read as said.
+    return sentence_list([f"at {phrase}" if phrase[:1].isdigit() else phrase for phrase in positives])
 
 
 def _urgent_without_time(turn: _Turn, ctx: DialogContext) -> Step:

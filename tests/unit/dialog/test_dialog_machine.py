@@ -536,3 +536,20 @@ def test_a_thing_only_one_service_names_is_asked_about_by_name(world, answer, me
     assert w.say("the air conditioner needs looking at") == ["Is that a visit for no heat or no cooling?"]
     assert w.say(answer) == ["What's the address where you need us?"]
     assert w.state.details.event_type == meant
+
+
+def test_work_we_do_named_after_work_we_do_not_is_booked_not_left_as_a_message(world):
+    w = world()
+    w.say("hi, do you guys do dishwasher installs")
+    assert w.state.mode == "message"
+    lines = w.say("ok what about fixing a leaky shower head then")
+    assert lines == ["Yes, we can do that: a plumbing repair visit.", "What's the address where you need us?"]
+    assert (w.state.mode, w.state.details.event_type) == ("booking", "plumbing-repair")
+    assert not w.of(TakeMessage)
+
+
+def test_more_words_about_the_same_job_are_understood_not_apologised_for(world):
+    w = world()
+    w.say("I need somebody to come look at my thermostat, it says the house is 58 degrees")
+    assert w.say("no wait actually the heat is on but it's blowing cold") == [
+        "Got it.", "What's the address where you need us?"]
