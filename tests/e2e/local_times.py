@@ -9,7 +9,9 @@ the real clock too, so the default path stays tested.
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 UTC = timezone.utc
@@ -51,10 +53,34 @@ def next_wall(day_name: str, wall: str, *, after: datetime | None = None,
 
 
 def _weekdays(start: date, weekday: str):
-    for ahead in range(0, 15):
+    for ahead in range(0, 60):
         day = start + timedelta(days=ahead)
-        if WEEKDAYS[day.weekday()] == weekday:
+        if WEEKDAYS[day.weekday()] == weekday and ordinary_days(day):
             yield day
+
+
+ORDINARY_SPAN = timedelta(days=10)
+
+
+def ordinary_days(day: date, span: timedelta = ORDINARY_SPAN) -> bool:
+    """Whether every technician keeps their weekly hours from ``day`` for ``span``: no date override (Christmas
+    Eve's short day) and no time off in the example configuration. Tests that book "Thursday afternoon" from a
+    Tuesday expect the week as the configuration's weekly hours describe it."""
+    last = day + span
+    return not any(day <= other < last for other in _irregular_dates())
+
+
+@functools.lru_cache(maxsize=1)
+def _irregular_dates() -> frozenset[date]:
+    from shared.config import load_business_config
+    config = load_business_config(Path(__file__).resolve().parents[2] / "config" / "business.example.yaml")
+    dates: set[date] = set()
+    for host in config.hosts:
+        dates.update(override.date for override in host.date_overrides)
+        for off in host.time_off:
+            first, last = off.start.date(), off.end.date()
+            dates.update(first + timedelta(days=n) for n in range((last - first).days + 1))
+    return frozenset(dates)
 
 
 def _dst_sundays(start: date, zone: ZoneInfo):

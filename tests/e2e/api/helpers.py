@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -44,8 +45,11 @@ async def slots(client: httpx.AsyncClient, event_type: str = REPAIR, **params: A
 
 async def future_slots(client: httpx.AsyncClient, event_type: str = REPAIR, days_ahead: int = 2,
                        span_days: int = 10, **params: Any) -> list[dict[str, Any]]:
-    """Slots starting at least ``days_ahead`` days from now (clear of the notice and of today's tests)."""
-    start = (datetime.now(UTC) + timedelta(days=days_ahead)).replace(microsecond=0)
+    """Slots from the local midnight ``days_ahead`` days from now (clear of the notice and of today's tests).
+    From midnight, so two calls in one test list the same slots even when a slot start passes in between."""
+    chicago = ZoneInfo("America/Chicago")
+    day = (datetime.now(UTC).astimezone(chicago) + timedelta(days=days_ahead)).date()
+    start = datetime.combine(day, datetime.min.time(), chicago).astimezone(UTC)
     return await slots(client, event_type, start=start.isoformat(),
                        end=(start + timedelta(days=span_days)).isoformat(), **params)
 

@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 UTC = timezone.utc
 CHICAGO = ZoneInfo("America/Chicago")
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def next_local(weekday: str, wall: str, *, after: datetime | None = None) -> datetime:
-    """The next Chicago wall-clock ``wall`` on ``weekday`` after ``after`` (real now), in UTC."""
-    after = (after or datetime.now(UTC)).astimezone(CHICAGO)
-    hour, minute = (int(part) for part in wall.split(":"))
-    for ahead in range(0, 15):
-        day = (after + timedelta(days=ahead)).date()
-        candidate = datetime(day.year, day.month, day.day, hour, minute, tzinfo=CHICAGO)
-        if candidate > after + timedelta(minutes=5) and DAYS[candidate.weekday()] == weekday:
-            return candidate.astimezone(UTC)
-    raise AssertionError("no such wall-clock time in the next two weeks")
+    """The next Chicago wall-clock ``wall`` on ``weekday`` after ``after`` (real now), in UTC, in an ordinary
+    week (``local_times.ordinary_days``)."""
+    from local_times import next_wall
+    return next_wall(weekday, wall, after=after)
 
 
 def scan_azurite(connection_string: str, needles: list[str]) -> list[str]:

@@ -42,6 +42,14 @@ def free_slots(business, host_id: str, *, days_ahead: int = 3, span_days: int = 
     return [slot.start for slot in slots]
 
 
+def on_a_later_day(slots: list[datetime], after: datetime) -> datetime:
+    """The first of ``slots`` on a later local day than ``after`` (a day later may be a Sunday, or a Saturday
+    before the technician starts)."""
+    from zoneinfo import ZoneInfo
+    zone = ZoneInfo("America/Chicago")
+    return next(s for s in slots if s.astimezone(zone).date() > after.astimezone(zone).date())
+
+
 def saga_input(booking_id: str, start: datetime, host_id: str, *, customer: dict | None = None) -> dict[str, Any]:
     from shared.services.contracts import SagaInput, fingerprint
     request = {"eventType": REPAIR, "start": start.isoformat(), "timeZone": "America/Chicago", "hostId": host_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from reconcile_support import (CUSTOMER, appointment, book, booking, claims_of, free_slots, move_in_outlook,
-                               reconcile_outputs, run_orchestration, settle, sms_to)
+                               on_a_later_day, reconcile_outputs, run_orchestration, settle, sms_to)
 
 UTC = timezone.utc
 OTHER = {**CUSTOMER, "name": "Casey Brandt", "phone": "+13125550166", "email": "casey.brandt@example.com"}
@@ -50,7 +50,7 @@ async def test_frontdesk_own_outlook_writes_are_not_echoed(rstack, business):
     since = datetime.now(UTC)
     slots = free_slots(business, "dana")
     made = await book(rstack, business, slots[0])  # creates the hold event, then confirms it (an update)
-    rescheduled_to = slots[0] + timedelta(days=1)
+    rescheduled_to = on_a_later_day(slots, slots[0])
     now = datetime.now(UTC).isoformat()
 
     moved = await run_orchestration(rstack, RESCHEDULE_SAGA, made.id + "-move", {

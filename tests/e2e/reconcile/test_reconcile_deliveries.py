@@ -9,7 +9,7 @@ import httpx
 from shared.services.reconcile import reconcile_instance_id
 
 from reconcile_support import (CUSTOMER, appointment, book, booking, claims_of, client_state, free_slots,
-                               move_in_outlook, reconcile_outputs, settle, sms_to, subscription_of)
+                               move_in_outlook, on_a_later_day, reconcile_outputs, settle, sms_to, subscription_of)
 
 UTC = timezone.utc
 
@@ -117,7 +117,7 @@ async def test_a_malformed_notification_body_is_a_clear_400(rstack):
 async def test_a_batch_in_one_post_reconciles_every_event_in_it(rstack, business):
     slots = free_slots(business, "dana")
     first = await book(rstack, business, slots[3])
-    second = await book(rstack, business, slots[3] + timedelta(days=1))
+    second = await book(rstack, business, on_a_later_day(slots, slots[3]))
     rstack.graph.clear_deliveries()
     rstack.graph.hold_notifications()
     move_in_outlook(rstack, first, first.start + timedelta(hours=1))

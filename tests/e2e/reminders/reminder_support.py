@@ -24,10 +24,11 @@ def local(day: date, wall: str) -> datetime:
 
 
 def next_monday_morning(now: datetime | None = None) -> datetime:
-    """Monday 10:00 Chicago, at least a day from real now: a quiet week to book Wednesday and Thursday in."""
+    """Monday 10:00 Chicago, at least a day from real now: a quiet, ordinary week (no holiday hours, see
+    ``local_times.ordinary_days``) to book Wednesday and Thursday in."""
+    from local_times import next_wall
     today = (now or datetime.now(UTC)).astimezone(CHICAGO).date()
-    ahead = (7 - today.weekday()) % 7 or 7
-    return local(today + timedelta(days=ahead), "10:00")
+    return next_wall("mon", "10:00", after=datetime.combine(today + timedelta(days=1), time(0), CHICAGO))
 
 
 def freeze_at(stack, moment: datetime) -> datetime:

@@ -8,7 +8,7 @@ inbox (the Graph emulator's sendMail outbox) and the call's own record in Table 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 UTC = timezone.utc
@@ -22,19 +22,15 @@ SAM = "sam.whitfield@lakeshore-ph.example.com"
 CALLER = "+13125550188"
 TRANSFER = "+13125550142"
 ON_CALL = "+13125550199"
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def next_local(weekday: str | None, wall: str, *, after: datetime | None = None) -> datetime:
-    """The next Chicago wall-clock ``wall`` ("09:00") on ``weekday`` (any day when None) after ``after`` (now)."""
-    after = (after or datetime.now(UTC)).astimezone(CHICAGO)
-    hour, minute = (int(part) for part in wall.split(":"))
-    for ahead in range(0, 15):
-        day = (after + timedelta(days=ahead)).date()
-        candidate = datetime(day.year, day.month, day.day, hour, minute, tzinfo=CHICAGO)
-        if candidate > after + timedelta(minutes=5) and (weekday is None or DAYS[candidate.weekday()] == weekday):
-            return candidate.astimezone(UTC)
-    raise AssertionError("no such wall-clock time in the next two weeks")
+    """The next Chicago wall-clock ``wall`` ("09:00") on ``weekday`` (any day when None) after ``after`` (now),
+    in an ordinary week (no technician's holiday hours ahead: ``local_times.ordinary_days``)."""
+    from local_times import WEEKDAYS, next_wall
+    if weekday is not None:
+        return next_wall(weekday, wall, after=after)
+    return min(next_wall(day, wall, after=after) for day in WEEKDAYS)
 
 
 class Receptionist:
