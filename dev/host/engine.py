@@ -383,7 +383,9 @@ class Engine:
         self._loading[instance_id] = future
         try:
             stored = await self.store.load(instance_id)
-            inst = Instance.from_stored(stored) if stored is not None else None
+            # Created here while the row was being read (a status read racing a start of the same id): that
+            # instance is the one being processed; registering a second copy of it would strand both.
+            inst = self._instances.get(instance_id) or (Instance.from_stored(stored) if stored is not None else None)
             if inst is not None:
                 self._instances[instance_id] = inst
             future.set_result(inst)

@@ -368,3 +368,4 @@ async def test_an_id_started_again_the_moment_it_finished_runs_the_new_execution
             assert time.monotonic() < deadline, f"execution {attempt} never finished: {status.runtime_status}"
             await asyncio.sleep(0)
         assert status.output == [f"Hello n{attempt}"]
+
