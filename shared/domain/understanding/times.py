@@ -12,6 +12,8 @@ regular expressions, in priority order, each consuming the words it reads:
   "after 3", "before noon", "between 2 and 4", "from 9 to 11", parts of the day ("morning",
   "late afternoon", "tonight", "lunchtime");
 * negations: "not Monday", "anything but Friday", "I can't do mornings", "Tuesday doesn't work".
+* the problem's history is not a preference: "since this morning", "for two days", "the heat went out
+  Saturday night" (see ``history``).
 
 Mentions are grouped into clauses (split at "or", "and", "but" and negations) and each clause becomes
 :class:`TimePreference` objects (see ``schema``). Rules, so the dialog can rely on them:
@@ -39,6 +41,7 @@ from typing import Iterable
 from zoneinfo import ZoneInfo
 
 from shared.domain.timezones import wall_to_utc
+from shared.domain.understanding.history import history_spans, told_as_history
 from shared.domain.understanding.patterns import LazyPattern, rx
 from shared.domain.understanding.schema import DAY_PART_HOURS, WEEKDAY_NAMES, TimePreference
 
@@ -383,6 +386,8 @@ def _part_bounds(part: str, modifier: str | None) -> tuple[time, time | None]:
 def find_mentions(words: list[str], ctx: Context) -> tuple[list[Mention], _Scan]:
     """Every time-related mention in ``words`` (numeric view), in order of appearance."""
     scan = _Scan(words)
+    for span in history_spans(words):  # "since this morning", "for two days": not when to come
+        scan.consume(*span)
     today = ctx.today
     mentions: list[Mention] = []
 
@@ -459,7 +464,32 @@ def find_mentions(words: list[str], ctx: Context) -> tuple[list[Mention], _Scan]
     _bounded_days(mentions, scan.words, today)
     _clock_mentions(scan, ctx, add)
     mentions.sort(key=lambda m: m.start)
-    return mentions, scan
+    return _without_history(mentions, words), scan
+
+
+_JOINING = frozenset({"at", "in", "the", "around", "about", "on", "of"})
+
+
+def _without_history(mentions: list[Mention], words: list[str]) -> list[Mention]:
+    """``mentions`` (in order) less the runs of them that tell when the trouble happened.
+
+    A run is mentions said together ("Saturday night", "around 3 this afternoon"), so the whole time is
+    judged by the words around it rather than a part by its neighbour.
+    """
+    kept: list[Mention] = []
+    run: list[Mention] = []
+    for mention in [*mentions, None]:
+        if run and (mention is None or not _said_together(run[-1], mention, words)):
+            if not told_as_history(words, run[0].start, max(m.end for m in run)):
+                kept.extend(run)
+            run = []
+        if mention is not None:
+            run.append(mention)
+    return kept
+
+
+def _said_together(before: Mention, after: Mention, words: list[str]) -> bool:
+    return all(word in _JOINING for word in words[before.end:after.start]) and after.start - before.end <= 2
 
 
 _OPEN_LAST = date(9000, 1, 1)  # the last day of an open-ended range ("after the 15th"); never reaches a preference

@@ -553,3 +553,20 @@ def test_more_words_about_the_same_job_are_understood_not_apologised_for(world):
     w.say("I need somebody to come look at my thermostat, it says the house is 58 degrees")
     assert w.say("no wait actually the heat is on but it's blowing cold") == [
         "Got it.", "What's the address where you need us?"]
+
+
+def test_a_caller_whose_water_went_cold_this_morning_is_asked_when_to_come_not_offered_this_morning(world):
+    w = world()
+    w.say("there's no hot water since this morning")
+    w.say("2400 north lincoln avenue 60614")
+    w.say("maria gonzalez")
+    assert w.say("yes") == ["When would be a good time for us to come out?"]
+
+
+def test_a_faucet_that_started_dripping_saturday_night_is_not_offered_next_saturday_night(world):
+    w = world()
+    w.say("the kitchen faucet started dripping saturday night")
+    w.say("2400 north lincoln avenue 60614")
+    w.say("maria gonzalez")
+    assert w.say("yes") == ["When would be a good time for us to come out?"]
+    assert not w.of(FindSlots)
