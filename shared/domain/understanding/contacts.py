@@ -335,7 +335,9 @@ right wrong correct fine perfect gonna going done fixed stuck cold hot
 afraid glad happy sad worried scared here there
 """.split())
 _STRONG_NAME_ANCHOR = lazy(r"(?<!\S)(?:my (?:full )?name is|my names|name is|the name is|name s|call me"
-                           r"|you can call me|my first name is|first name is|first name)(?!\S)")
+                           r"|you can call me|my (?:first|1st) name is|(?:first|1st) name is|(?:first|1st) name"
+                           r"|under (?:my |the |our )?(?:[a-z]+ )?name(?: of| is)?|under the name(?: of)?)(?!\S)")
+_FIRST_NAME_ANCHOR = lazy(r"(?<!\S)(?:first|1st) name(?: is)?(?!\S)")
 _WEAK_NAME_ANCHOR = lazy(r"(?<!\S)(?:this is|it is|i am|speaking with|you are speaking with|you are talking to"
                          r"|you are talking with)(?!\S)")
 _LAST_NAME_ANCHOR = lazy(r"(?<!\S)(?:(?:my |and my |and )?last name is|surname is|last name)(?!\S)")
@@ -356,7 +358,8 @@ MAX_NAME_WORDS = 4
 def find_name(words: list[str], *, expecting: str | None) -> str | None:
     """The caller's name: after "my name is" / "this is" / "call me", or the whole answer when asked."""
     text = " ".join(words)
-    starts = [m.end() for m in _STRONG_NAME_ANCHOR.finditer(text)]
+    surname_ends = {m.end() for m in _LAST_NAME_ANCHOR.finditer(text)}
+    starts = [m.end() for m in _STRONG_NAME_ANCHOR.finditer(text) if m.end() not in surname_ends]
     name = None
     for end in reversed(starts):
         name = _name_after(words, _word_index(text, end), strict=False)
@@ -369,6 +372,9 @@ def find_name(words: list[str], *, expecting: str | None) -> str | None:
                 name = candidate
     if not name and expecting == "name":
         name = _bare_name(words)
+    if name:
+        name = _name_going_on(words, name)
+        name = _with_surname_said_first(words, text, name)
     last = next((_name_after(words, _word_index(text, m.end()), strict=False)
                  for m in _LAST_NAME_ANCHOR.finditer(text)), None)
     if last and name and last.lower() not in name.lower():
@@ -381,6 +387,40 @@ def find_name(words: list[str], *, expecting: str | None) -> str | None:
             name = spelled
         elif spelled.lower() not in name.lower().split():
             name = f"{name} {spelled}" if len(name.split()) == 1 else name
+    return name
+
+
+# Words between a name and its spelling: "Katherine with a K", "Bob, that's B O B".
+_SPELLING_WORDS = frozenset({"with", "a", "an", "that", "is", "its", "it", "spelled", "like", "as", "in"})
+
+
+def _name_going_on(words: list[str], name: str) -> str:
+    """The name, carried on past its own spelling: "Bob, B O B, Smith" is Bob Smith, and "Katherine with a K,
+    Katherine Olsen" is Katherine Olsen."""
+    said = name.lower().split()
+    runs = _name_runs(words)
+    at = next((k for k, run in enumerate(runs) if [w for _, w in run] == said), None)
+    if at is None or at + 1 == len(runs):
+        return name
+    after = [w for _, w in runs[at + 1]]
+    between = words[runs[at][-1][0] + 1:runs[at + 1][0][0]]
+    if not any(len(w) == 1 for w in between) or any(len(w) > 1 and w not in _SPELLING_WORDS for w in between):
+        return name
+    if after[0] == said[0]:
+        return " ".join(_title(w) for w in after)
+    if len(said) == 1:
+        return " ".join(_title(w) for w in said + after[:MAX_NAME_WORDS - 1])
+    return name
+
+
+def _with_surname_said_first(words: list[str], text: str, name: str) -> str:
+    """ "Nguyen, N G U Y E N, first name Linh" is Linh Nguyen: one name word before "first name" is the last."""
+    anchor = _FIRST_NAME_ANCHOR.search(text)
+    if anchor is None or len(name.split()) != 1:
+        return name
+    before = [run for run in _name_runs(words[:_word_index(text, anchor.start())])]
+    if len(before) == 1 and len(before[0]) == 1 and before[0][0][1] != name.lower():
+        return f"{name} {_title(before[0][0][1])}"
     return name
 
 

@@ -48,3 +48,17 @@ def test_a_plain_yes_at_the_readback_is_no_name(understand, text):
 ])
 def test_a_name_spelled_or_put_right_when_asked(understand, text, name):
     assert understand(text, expecting="name").name == name
+
+
+@pytest.mark.parametrize("text, name", [
+    ("it's Bob, B O B, Smith", "Bob Smith"),
+    ("my name is Katherine with a K, Katherine Olsen", "Katherine Olsen"),
+    ("you can put it under my wife's name, Susan Wright", "Susan Wright"),
+    ("Nguyen, N G U Y E N, first name Linh", "Linh Nguyen"),
+    ("my first name is Linh and my last name is Nguyen", "Linh Nguyen"),
+    ("first name Linh last name Nguyen", "Linh Nguyen"),
+    ("Bob Smith, that's S M I T H", "Bob Smith"),
+])
+def test_a_whole_name_said_around_its_spelling_or_in_parts_when_asked(understand, text, name):
+    u = understand(text, expecting="name")
+    assert (u.name, u.name_part) == (name, None), u
