@@ -105,7 +105,31 @@ def find_phone(words: list[str], default_region: str, *, expecting: str | None) 
             if e164:
                 found = Found(e164, runs[first].start - (1 if plus else 0), runs[last].end)
                 break
-    return found
+    return _with_repaired_ending(words, runs, found, default_region) if found is not None else None
+
+
+# Words between a number and the digits that put its end right: "8900, no wait, make that 8901".
+_DIGIT_REPAIR = frozenset({"sorry", "no", "wait", "mean", "actually", "make", "rather", "correction", "oops"})
+_DIGIT_REPAIR_FILLER = frozenset({"i", "that", "it", "the", "last", "but", "um", "uh", "oh", "not", "is", "its",
+                                  "should", "be", "digits", "part", "end", "ending", "in", "with"})
+
+
+def _with_repaired_ending(words: list[str], runs: list[DigitRun], found: Found, region: str) -> Found:
+    """The number with its last digits said again after a repair ("773 202 8900, sorry, 8901")."""
+    later = [run for run in runs if run.start >= found.end]
+    if not later:
+        return found
+    between = words[found.end:later[0].start]
+    if not any(w in _DIGIT_REPAIR for w in between) or any(
+            w not in _DIGIT_REPAIR and w not in _DIGIT_REPAIR_FILLER for w in between):
+        return found
+    fix = later[0].digits
+    national = found.value[-10:] if found.value.startswith("+1") else None
+    if national is None or not 1 <= len(fix) <= 7:
+        return found
+    repaired = _phone_of(national[:-len(fix)] + fix, False, region) or _nanp_shaped(
+        national[:-len(fix)] + fix, False, region)
+    return Found(repaired, found.start, later[0].end) if repaired else found
 
 
 def _nanp_shaped(digits: str, plus: bool, region: str) -> str | None:

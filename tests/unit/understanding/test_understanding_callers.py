@@ -144,6 +144,11 @@ PHONES = [
     ("seven seven three five five five no sorry seven oh eight five five five two two two two", "+17085552222"),
     ("my cell is eight four seven, five five five, twenty one hundred", "+18475552100"),
     ("oh it's five five five, two one two, three four five six", "+15552123456"),  # unassigned area code, asked for
+    # the last digits said again after a repair replace the number's end
+    ("seven seven three two oh two eight nine oh oh, no sorry, eight nine oh one", "+17732028901"),
+    ("773 202 8900 but actually wait make that 8901", "+17732028901"),
+    ("three one two five five five oh one four two no oh one four three", "+13125550143"),
+    ("773 202 8900 and my wife is 708 555 1234", "+17085551234"),  # a second number is not a repair
 ]
 
 
