@@ -228,6 +228,7 @@ _ASAP = rx(r"as soon as (?:possible|you can|you could|we can|can be|you are able
            r"(?: possible| available| you can| you have)?|(?:the )?earliest(?: possible| available| you have| time"
            r"| opening| slot| appointment| you can)?|(?:the )?(?:1st|next) (?:available|opening|open slot)"
            r"|right away|straight away|immediately|right now|as early as possible|the sooner the better"
+           r"|the earlier the better"
            r"|sooner rather than later|urgent(?:ly)?|as quickly as possible|as fast as possible|asap please")
 _FIRST_THING = rx(r"1st thing(?: in the morning)?")
 _ANY = rx(r"any ?time|whenever(?: works| is good| you can)?|any day(?: works| is fine)?|i am flexible|flexible"
@@ -295,8 +296,12 @@ _NEG_AFTER = rx(r"(?:is |are |that )?(?:does not|do not|will not|would not|is no
                 r"|(?:is|are) (?:no good|bad|tough|difficult|out|full|booked)(?: for (?:me|us))?|no good"
                 r"|i can not(?: do (?:it|that))?|i am (?:busy|working|away|out|not (?:home|available|around))"
                 r"|we are (?:busy|away|out|not (?:home|available|around))|(?:is|are) not available")
+# Only right after a day: "Monday's out", "Friday's a no go" ("come out Friday" is no negation).
+_NEG_RIGHT_AFTER = rx(r"out|(?:is )?(?:a )?no go")
 _NEG_BRIDGE = frozenset({"on", "in", "the", "this", "next", "at", "do", "it", "make", "that", "any", "for", "until",
                          "till", "a", "an", "during", "come", "out", "by"})
+_SUBJECTS = frozenset({"i", "we"})
+_WELCOMED = frozenset({"is", "works", "would", "good", "fine", "better", "ok", "okay", "great", "perfect"})
 _SEPARATORS = frozenset({"or", "but", "and", "otherwise", "else", "alternatively", "also", "instead", "then"})
 
 
@@ -779,14 +784,20 @@ def group_clauses(mentions: list[Mention], scan: _Scan) -> list[Clause]:
     ends = {m.end for m in mentions}
     # "Monday is no good for me next week": right after a day, the negation is about that day
     neg_after = [(i, j) for _, i, j in scan.find(_NEG_AFTER) if i in ends or not _leads_to(j, starts, masked)]
+    neg_after += [(i, j) for _, i, j in scan.find(_NEG_RIGHT_AFTER) if i in ends]  # "Monday's out"
     clauses: list[Clause] = []
     current = Clause()
     previous_end = 0
     previous: Mention | None = None
     for mention in mentions:
         separated = any(words[k] in _SEPARATORS for k in range(previous_end, mention.start)) or any(
-            previous is not None and i == previous_end and j <= mention.start for i, j in neg_after)
+            previous is not None and i == previous_end and j <= mention.start for i, j in neg_after) or (
+            # "any day but Monday, I'm off in the afternoons": a new sentence ends what was excluded
+            current.negated and any(words[k] in _SUBJECTS for k in range(previous_end, mention.start)))
         marker = _negation_before(masked, neg_before, mention.start, previous_end)
+        if marker is not None and previous is not None and any(i == previous_end <= marker for i, _ in neg_after) \
+                and mention.end < len(words) and words[mention.end] in _WELCOMED:
+            marker = None  # "Monday I can't, Tuesday is fine": the "can't" was Monday's
         if marker is None and previous is not None and previous.any and any(
                 words[k] in ("but", "except") for k in range(previous_end, mention.start)):
             marker = previous_end  # "any day but Friday"
@@ -799,7 +810,7 @@ def group_clauses(mentions: list[Mention], scan: _Scan) -> list[Clause]:
         listed = (current.negated and marker is None and not contrast and _day_only(mention)
                   and all(_day_only(m) for m in current.mentions)
                   and {words[k] for k in range(previous_end, mention.start)} <= {"and", "or", "nor", "_"})
-        if listed:
+        if listed or (marker is None and not current.negated and _narrows(current, mention, words, previous_end)):
             current.mentions.append(mention)
             previous_end, previous = mention.end, mention
             continue
@@ -820,6 +831,33 @@ def group_clauses(mentions: list[Mention], scan: _Scan) -> list[Clause]:
                     words[k] in _SEPARATORS for k in range(clause.end, i)):
                 clause.negated = True
     return clauses
+
+
+_ALTERNATIVE_WORDS = frozenset({"or", "otherwise", "else", "alternatively", "instead"})
+
+
+def _narrows(clause: Clause, mention: Mention, words: list[str], previous_end: int) -> bool:
+    """Whether a bare "after 9" / "not before 9" said after a time narrows it ("mornings, but not before 9",
+    "a morning, but not too early, like after 9") rather than offers another ("Thursday or after 3")."""
+    bound_only = (mention.after or mention.before) and not (
+        mention.first or mention.weekdays or mention.part or mention.at or mention.asap or mention.any
+        or mention.not_before or mention.bare_weekday is not None)
+    if not bound_only or not clause.mentions or any(words[k] in _ALTERNATIVE_WORDS
+                                                    for k in range(previous_end, mention.start)):
+        return False
+    parts = [m.part for m in clause.mentions if m.part]
+    part = parts[-1] if parts else None
+    bound = mention.after or mention.before
+    if bound.resolve(part) != bound.resolve(None):  # "morning, and after 3" is not 3 AM
+        return False
+    lo, hi = DAY_PART_HOURS[part] if part else (time(0, 0), None)
+    for m in [*clause.mentions, mention]:
+        if m.after:
+            lo = max(lo, m.after.resolve(part))
+        if m.before:
+            before = m.before.resolve(part)
+            hi = before if hi is None else min(hi, before)
+    return hi is None or lo < hi
 
 
 def _day_only(mention: Mention) -> bool:
@@ -873,7 +911,8 @@ def distribute(clauses: list[Clause]) -> None:
         if clause.negated != previous.negated:
             continue
         if _has_times(clause) and not _has_days(clause) and _has_days(previous) and _has_times(previous):
-            clause.mentions.extend(replace(m, borrowed=True) for m in previous.mentions
+            # the day only: "tomorrow morning or at 3" is 3 PM tomorrow, not 3 in the morning
+            clause.mentions.extend(replace(m, borrowed=True, **_FACET_FIELDS["time"]) for m in previous.mentions
                                    if not m.borrowed and (m.first is not None or m.weekdays))
 
 

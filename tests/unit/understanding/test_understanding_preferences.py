@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from datetime import timedelta, timezone
 
 from shared.domain.understanding import accepts, search_window
@@ -52,3 +54,37 @@ def test_search_window_covers_what_was_said_within_the_horizon(understand):
     assert (start, end) == (now, now + timedelta(days=14))
     start, end = search_window(understand("Thursday or Friday afternoon").times, now, timedelta(days=3))
     assert start == instant("2025-03-07 12:00") and end == now + timedelta(days=3)
+
+
+@pytest.mark.parametrize("text", ["mornings but not before 9", "I can do a morning, but not too early, like after 9",
+                                  "a morning, after 9"])
+def test_a_bound_said_after_a_part_of_the_day_narrows_it(understand, text):
+    assert _starts(understand, text, "2025-03-07 08:00", "2025-03-07 09:30", "2025-03-07 13:00") == [
+        False, True, False]
+
+
+@pytest.mark.parametrize("text, slots, expected", [
+    ("tomorrow morning or at 3", ("2025-03-07 09:00", "2025-03-07 15:00", "2025-03-07 14:00"), [True, True, False]),
+    ("tomorrow morning or after 3", ("2025-03-07 09:00", "2025-03-07 15:30", "2025-03-07 13:00"), [True, True, False]),
+    ("Thursday or after 3", ("2025-03-13 09:00", "2025-03-07 16:00", "2025-03-07 10:00"), [True, True, False]),
+])
+def test_a_time_said_as_another_choice_stays_one(understand, text, slots, expected):
+    assert _starts(understand, text, *slots) == expected
+
+
+@pytest.mark.parametrize("text, slots, expected", [
+    ("any day but Monday, I'm off in the afternoons", ("2025-03-10 14:00", "2025-03-11 14:00", "2025-03-11 09:00"),
+     [False, True, False]),
+    ("Monday I can't, Tuesday is fine", ("2025-03-10 10:00", "2025-03-11 10:00"), [False, True]),
+    ("Monday's out, Tuesday works", ("2025-03-10 10:00", "2025-03-11 10:00"), [False, True]),
+    ("Friday's a no go, how about Thursday", ("2025-03-07 10:00", "2025-03-13 10:00"), [False, True]),
+    ("can you come out Friday", ("2025-03-07 10:00", "2025-03-13 10:00"), [True, False]),
+    ("not Monday, I can't do afternoons", ("2025-03-10 09:00", "2025-03-11 14:00", "2025-03-11 09:00"),
+     [False, False, True]),
+])
+def test_what_is_ruled_out_ends_where_the_caller_says_so(understand, text, slots, expected):
+    assert _starts(understand, text, *slots) == expected
+
+
+def test_the_earlier_the_better_is_as_soon_as_possible(understand):
+    assert [p.kind for p in understand("the earlier the better", expecting="time").times] == ["asap"]
