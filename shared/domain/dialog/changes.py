@@ -28,7 +28,7 @@ from shared.domain.dialog import machine as m
 from shared.domain.dialog.model import (BookingsFound, Change, ChangeBooking, ChangeUpdate, DialogContext,
                                         FindBookings, FindSlots, FoundBooking, Heard, LockSelfService, Offer, Step,
                                         SlotsFound, zip_digest)
-from shared.domain.dialog.offers import chosen_offer
+from shared.domain.dialog.offers import beyond_offers, chosen_offer, more_wanted
 from shared.domain.dialog.speech import phone_ending, service_name, spoken_choices, spoken_time
 from shared.domain.understanding import TimePreference, accepts, parse
 
@@ -348,9 +348,14 @@ def _heard_offer(turn: m._Turn, event: Heard, ctx: DialogContext) -> Step:
     if (picked := chosen_offer(offers, u)) is not None:
         change.new_start, change.new_end = picked.start, picked.end
         return _confirm_move(turn, ctx)
+    more = more_wanted(choice.phrase) if choice is not None and choice.kind == "none" and not u.times else None
     if (choice is not None and choice.kind == "none") or u.answer == "no" or u.intent == "no" or u.times:
-        state.passed = m._merge(state.passed, state.offered_starts)
+        offered = state.offered_starts
+        state.passed = m._merge(state.passed, offered)
         state.offers = []
+        if more is not None:  # "anything later?": look again now
+            state.times = beyond_offers(state.times, more, offered, ctx.now, ctx.time_zone)
+            return _find(turn)
         if u.times:
             state.times = list(u.times)
             return _find(turn)

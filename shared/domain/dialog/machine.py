@@ -28,7 +28,7 @@ from shared.domain.dialog.model import (Action, BookedJob, BookingsFound, CallSt
                                         DialogContext, Event, FindSlots, Hangup, Heard, Hold, HoldUpdate, HungUp,
                                         Listen, Offer, PlaceHold, Poll, Redirect, ReleaseHold, Silence, SlotsFound,
                                         Stage, Step, TakeMessage, Transfer)
-from shared.domain.dialog.offers import chosen_offer
+from shared.domain.dialog.offers import beyond_offers, chosen_offer, more_wanted
 from shared.domain.dialog.speech import (last_digits, phone_ending, sentence_list, service_name, spoken_choices,
                                          spoken_time, titled, with_article)
 from shared.domain.dialog.speech import DAYS as DAY_NAMES
@@ -594,6 +594,13 @@ def _offer(turn: _Turn, event: Heard, changed: set[str], ctx: DialogContext) -> 
     choice = u.choice
     if (picked := chosen_offer(offers, u)) is not None:
         return _place_hold(turn, picked, ctx)
+    more = more_wanted(choice.phrase) if choice is not None and choice.kind == "none" and not u.times else None
+    if more is not None:  # "anything later?", "what else do you have?": look again now
+        offered = state.offered_starts
+        state.passed = _merge(state.passed, offered)
+        state.offers = []
+        state.times = beyond_offers(state.times, more, offered, ctx.now, ctx.time_zone)
+        return _find_slots(turn, ctx)
     if (choice is not None and choice.kind == "none") or u.answer == "no" or u.intent == "no":
         state.passed = _merge(state.passed, state.offered_starts)
         state.offers = []

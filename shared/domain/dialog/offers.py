@@ -5,14 +5,18 @@ respect what they said, widened step by step. Pure; the voice service feeds it t
 2. None: keep the caller's time of day only ("Saturday morning" with Saturdays closed -> the nearest
    morning), then any time. Every exclusion ("not Monday", "no mornings") still applies at every step,
    and times already declined or booked (``exclude``) are never offered again.
+
+A caller who turns the offers down and asks for more ("anything later?", "what else do you have?") is
+searched again at once with :func:`beyond_offers`, instead of being asked for a time all over again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
 from shared.domain.dialog.model import Offer, SlotsFound
+from shared.domain.timezones import wall_to_utc, zone
 from shared.domain.understanding import TimePreference, accepts
 
 KEPT = 60  # enough past a night shift's slots for the dialog to find daytime ones
@@ -72,3 +76,49 @@ def chosen_offer(offers: Sequence[Offer], u) -> Offer | None:
     if index is None and len(offers) == 1 and (u.answer == "yes" or u.intent == "yes"):
         index = 0
     return offers[index] if index is not None else None
+
+
+def more_wanted(phrase: str) -> str | None:
+    """What a caller who turned the offers down asked for instead: "later", "earlier", "day" (another day),
+    "other" (other times, same wishes), or None ("neither": ask them)."""
+    words = set(phrase.split())
+    if "later" in words:
+        return "later"
+    if words & {"earlier", "sooner"}:
+        return "earlier"
+    if words & {"day", "days"}:
+        return "day"
+    if words & {"else", "other", "another", "different", "times", "options", "option"}:
+        return "other"
+    return None
+
+
+def beyond_offers(times: Sequence[TimePreference], more: str, offered: Sequence[datetime], now: datetime,
+                  time_zone: str) -> list[TimePreference]:
+    """The caller's wishes after "anything later?", "something earlier?", "another day?" or "what else?"
+    about the times just ``offered`` (which the caller has passed on either way).
+
+    "later" is later on the day of the last offer; "earlier" before the first; "day" any day but the
+    offered ones, at the time of day asked for ("Thursday afternoon" -> another afternoon); "other" the same wishes (the offered times are excluded by the caller's passing).
+    Exclusions said before ("not Monday") always stay.
+    """
+    nots = [pref for pref in times if pref.kind == "not"]
+    if not offered or more == "other":
+        return list(times)
+    tz = zone(time_zone)
+    if more == "later":
+        last = max(offered)
+        day = last.astimezone(tz).date()
+        end = _midnight(day + timedelta(days=1), tz)
+        return nots + [TimePreference(kind="window", phrase="later that day", start=last + timedelta(minutes=1),
+                                      end=end, first_date=day, last_date=day)]
+    if more == "earlier":
+        return nots + [TimePreference(kind="window", phrase="earlier", start=now, end=min(offered))]
+    days = sorted({start.astimezone(tz).date() for start in offered})
+    return nots + (time_of_day(times) or []) + [TimePreference(kind="not", phrase="those days", first_date=day, last_date=day,
+                                  start=_midnight(day, tz),
+                                  end=_midnight(day + timedelta(days=1), tz)) for day in days]
+
+
+def _midnight(day: date, tz) -> datetime:
+    return wall_to_utc(datetime.combine(day, time(0, 0)), tz)

@@ -248,7 +248,8 @@ def emergency_signals(text: str) -> list[str]:
 _CHOICE_NONE = rx(r"neither(?: one| of them| of those| works| time works)?|none of (?:them|those|these)(?: work)?"
                   r"|not (?:those|them|either|either one)|those do not work|(?:something|anything) else|another "
                   r"(?:time|day|option)|other (?:times|days|options)|different (?:time|day)|something later"
-                  r"|something earlier|anything later|anything earlier")
+                  r"|something earlier|anything later|anything earlier|what else|any other (?:times|days|openings)"
+                  r"|(?:any|something|anything) (?:a (?:bit|little) )?(?:later|earlier|sooner)|another day")
 _CHOICE_ANY = rx(r"either(?: one| 1| is fine| works| of them| time| is good| is ok| is okay)?|whichever(?: one)?"
                  r"(?: is (?:1st|earlier|earliest|sooner|soonest))?|any of (?:them|those)|both (?:work|are fine|are "
                  r"good|are ok|are okay)|i do not mind|i do not care|you (?:pick|choose|decide)|up to you|your choice"

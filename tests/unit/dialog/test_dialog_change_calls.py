@@ -161,6 +161,17 @@ def test_a_move_offers_other_times_and_a_lost_time_offers_again(office):
     assert len(moves) == 2 and moves[0].start != moves[1].start and call.state.outcome == "changed"
 
 
+def test_a_move_to_anything_later_looks_again_without_asking(office):
+    call = office()
+    call.say("I need to reschedule my appointment")
+    call.say("60614")
+    call.say("thursday afternoon")
+    first = list(call.state.offered_starts)
+    [line] = call.say("anything later")
+    assert line.startswith("I have Thursday")
+    assert call.state.offered_starts and all(start > max(first) for start in call.state.offered_starts)
+
+
 def test_nothing_found_by_caller_id_and_two_references_ends_with_a_message(office):
     call = office(bookings=[])
     call.say("cancel my appointment")

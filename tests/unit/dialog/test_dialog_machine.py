@@ -570,3 +570,56 @@ def test_a_faucet_that_started_dripping_saturday_night_is_not_offered_next_satur
     w.say("maria gonzalez")
     assert w.say("yes") == ["When would be a good time for us to come out?"]
     assert not w.of(FindSlots)
+
+
+def _offers_for_thursday_afternoon(w):
+    w.say("my kitchen sink is leaking")
+    w.say("2400 north lincoln avenue 60614")
+    w.say("maria gonzalez")
+    w.say("yes")
+    assert w.say("thursday afternoon") == ["I have Thursday, March 12th at 12:30 PM or 2:30 PM. Which works better?"]
+    return list(w.state.offered_starts)
+
+
+def _local(w, start):
+    return start.astimezone(CHICAGO)
+
+
+def test_anything_later_offers_later_that_day_at_once(world):
+    w = world()
+    first = _offers_for_thursday_afternoon(w)
+    [line] = w.say("is there anything later in the day")
+    assert line.startswith("I have Thursday, March 12th at ")
+    assert all(start > max(first) and _local(w, start).date() == _local(w, first[0]).date()
+               for start in w.state.offered_starts)
+
+
+def test_what_else_offers_two_new_times_that_still_fit(world):
+    w = world()
+    first = _offers_for_thursday_afternoon(w)
+    w.say("what else do you have")
+    again = w.state.offered_starts
+    assert again and not set(again) & set(first)
+    assert all(_local(w, start).weekday() == 3 and 12 <= _local(w, start).hour < 17 for start in again)
+
+
+def test_another_day_keeps_the_time_of_day_asked_for(world):
+    w = world()
+    first = _offers_for_thursday_afternoon(w)
+    w.say("do you have another day")
+    again = w.state.offered_starts
+    assert again and all(_local(w, start).date() != _local(w, first[0]).date() for start in again)
+    assert all(12 <= _local(w, start).hour < 17 for start in again)
+
+
+def test_something_earlier_offers_times_before_the_first_offer(world):
+    w = world()
+    first = _offers_for_thursday_afternoon(w)
+    w.say("anything earlier")
+    assert w.state.offered_starts and all(start < min(first) for start in w.state.offered_starts)
+
+
+def test_neither_alone_asks_what_would_work(world):
+    w = world()
+    _offers_for_thursday_afternoon(w)
+    assert w.say("neither") == ["No problem. What day or time would work better?"]
