@@ -58,6 +58,12 @@ _EARLIER = re.compile(r"\b(?:earlier|sooner)\b.*\b(?:opens?|comes?|free[sd]?|ava
 _MESSAGE = re.compile(r"\b(?:leave|take) a message\b|^\W*(?:a )?message\W*$", re.IGNORECASE)
 # Besides the parser's self-repair markers ("actually", "scratch that", "on second thought"): words that take
 # back the work named before ("forget the cleaning", "it's not a tune-up", "I said tune-up but really...").
+# A question about cost, asked once the job is known: answered, not taken as a request for an estimate.
+_PRICE_QUESTION = re.compile(r"\b(?:how much|what do you charge|do you charge|what (?:does|would|will) (?:it|that|"
+                             r"this|a visit) cost|(?:it|that|this) (?:is )?(?:going to|gonna) cost|what is the (?:cost|price|rate|charge|fee)|(?:service|trip|call "
+                             r"out|callout|diagnostic) (?:fee|charge)|is there a (?:fee|charge)|prices?|pricing|rates?)\b")
+PRICE_ANSWER = ("I'm not able to quote prices over the phone, but the technician can go over the cost with you "
+                "before any work begins.")
 _TAKE_BACK = re.compile(r"\b(?:not an?|isn'?t an?|forget|really|instead|rather)\b", re.IGNORECASE)
 _NOT_OFFERED = "asked for work we don't offer"
 _SHORT_THINGS = frozenset({"ac", "hvac", "gfci", "gfi"})
@@ -227,6 +233,10 @@ def _heard(turn: _Turn, event: Heard, ctx: DialogContext) -> Step:
             and state.stage in ("need", "anything_else")):
         return _not_offered(turn, u.not_offered, ctx)
 
+    if _asks_the_price(state, event):
+        turn.line(PRICE_ANSWER)
+        return turn.ask(state.stage, state.prompt or "How can I help you today?", keep_prompt=True)
+
     heard_at = state.stage
     u = _reconsidered_service(state, event, ctx)
     changed = _absorb(state, u, ctx)
@@ -245,6 +255,16 @@ def _heard(turn: _Turn, event: Heard, ctx: DialogContext) -> Step:
     if handler is None:
         return _continue(turn, ctx)
     return handler(turn, event, changed, ctx)
+
+
+def _asks_the_price(state: CallState, event: Heard) -> bool:
+    """ "Wait, how much do you charge for a visit?" in the middle of booking a repair: a question, not a switch
+    to a phone estimate. At the first question ("how much to replace my water heater?") it is one."""
+    u = event.understanding
+    return (state.mode == "booking" and bool(state.details.event_type)
+            and state.stage not in ("need", "anything_else", "readback", "confirming")
+            and not (u.times or u.choice or u.address or u.name or u.phone or _TAKE_BACK.search(event.text))
+            and bool(_PRICE_QUESTION.search(" ".join(clean_words(event.text.lower())))))
 
 
 def _reconsidered_service(state: CallState, event: Heard, ctx: DialogContext) -> Understanding:

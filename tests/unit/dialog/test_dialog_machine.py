@@ -623,3 +623,23 @@ def test_neither_alone_asks_what_would_work(world):
     w = world()
     _offers_for_thursday_afternoon(w)
     assert w.say("neither") == ["No problem. What day or time would work better?"]
+
+
+@pytest.mark.parametrize("question", ["wait, before that, how much do you charge for a visit",
+                                      "is there a service fee", "what's this going to cost me"])
+def test_a_price_question_mid_booking_is_answered_and_the_booking_goes_on(world, question):
+    w = world()
+    w.say("my kitchen sink is leaking")
+    lines = w.say(question)
+    assert lines == ["I'm not able to quote prices over the phone, but the technician can go over the cost with "
+                     "you before any work begins.", "What's the address where you need us?"]
+    assert w.state.details.event_type == "plumbing-repair"
+    w.say("2400 north lincoln avenue 60614")
+    assert w.state.details.address
+
+
+def test_a_quote_for_other_work_instead_still_switches_the_service(world):
+    w = world()
+    w.say("my kitchen sink is leaking")
+    w.say("actually I'd rather get a quote for a bathroom remodel instead")
+    assert w.state.details.event_type != "plumbing-repair"
