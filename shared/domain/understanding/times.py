@@ -157,13 +157,14 @@ class Mention:
     negated: bool = False                # in a clause the caller excluded ("not Monday")
     bare_weekday: int | None = None      # a weekday said alone ("Monday"): excluded, it means every Monday
     open_end: bool = False               # "any time after the 15th": from ``first`` on, no last day
+    weeks_out: bool = False              # "in two weeks": a weekday said with it falls in that week
 
 
 @dataclass(slots=True)
 class Clause:
     mentions: list[Mention] = field(default_factory=list)
     negated: bool = False
-    marker: int | None = None  # where the negation began, for the phrase
+    marker: int | None = None  # where the negation (or the week out it narrows) began, for the phrase
 
     @property
     def start(self) -> int:
@@ -256,7 +257,8 @@ _WEEKDAY = rx(r"(?:(?P<q>this coming|this|next|coming|on|following|the following
               r"(?P<plural>s)?")
 _IN_DAYS = rx(r"(?:in|about) (?:(?P<n>[1-9]|[12][0-9]|30)|a|an|a couple(?: of)?|couple(?: of)?|a few|few)"
               r" (?P<unit>days?|weeks?)(?: time)?(?: from (?:now|today))?"
-              r"|(?:a|one|1) (?P<unit2>week) from (?:today|now)"
+              r"|(?:(?P<n2>[1-9]|[12][0-9]|30)|a|one|a couple(?: of)?|couple(?: of)?|a few|few) (?P<unit2>days?|weeks?)"
+              r" from (?:today|now)"
               r"|in a day or (?:2|so)")
 _WITHIN = rx(r"(?:within|in|over|during|sometime in|sometime over)(?: the)? (?:next|coming)"
              r" (?:(?P<n>[1-9]|1[0-4])|a few|few|a couple(?: of)?|couple(?: of)?) days"
@@ -533,12 +535,14 @@ def _relative_day_mentions(scan: _Scan, today: date, add, days) -> None:
         if text.startswith("in a day or"):
             add((i, j), **days(today + timedelta(days=1), today + timedelta(days=2)))
             continue
-        count = int(match.group("n")) if match.group("n") else 2 if "couple" in text else 3 if "few" in text else 1
-        span = count * (7 if unit.startswith("week") else 1)
+        number = match.group("n") or match.group("n2")
+        count = int(number) if number else 2 if "couple" in text else 3 if "few" in text else 1
+        weeks = unit.startswith("week")
+        span = count * (7 if weeks else 1)
         if "couple" in text or "few" in text:
-            add((i, j), **days(today + timedelta(days=span), today + timedelta(days=span + 1)))
+            add((i, j), **days(today + timedelta(days=span), today + timedelta(days=span + 1)), weeks_out=weeks)
         else:
-            add((i, j), **days(today + timedelta(days=span)), day_named=True)
+            add((i, j), **days(today + timedelta(days=span)), day_named=True, weeks_out=weeks)
     for match, i, j in scan.find(_WITHIN):
         text = match.group(0)
         number = match.group("n") or match.group("n2") or match.group("n3")
@@ -1077,11 +1081,33 @@ def parse_times(words: list[str], ctx: Context,
     if not mentions:
         return [], [], scan
     clauses = group_clauses(mentions, scan)
+    _weekdays_in_the_week_out(clauses)
     for clause in clauses:
         for mention in clause.mentions:
             mention.negated = clause.negated
     distribute(clauses)
     return preferences(clauses, words, ctx), mentions, scan
+
+
+def _weekdays_in_the_week_out(clauses: list[Clause]) -> None:
+    """ "In two weeks, a Tuesday or Thursday": the weekdays fall in the week two weeks out (not this week's or
+    next week's), and the week out is said by them rather than offered beside them as a day of its own."""
+    anchor: date | None = None
+    for clause in clauses:
+        if clause.negated:
+            continue
+        out = [m for m in clause.mentions if m.weeks_out and m.first is not None]
+        if out:
+            anchor = out[-1].first
+        bare = [m for m in clause.mentions if m.bare_weekday is not None and not m.borrowed]
+        if anchor is None or not bare:
+            continue
+        for mention in bare:
+            mention.first = mention.last = _monday(anchor) + timedelta(days=mention.bare_weekday)
+            mention.bare_weekday = None
+        if out:
+            clause.marker = min(m.start for m in out)  # the phrase still reads "in two weeks on a Tuesday"
+        clause.mentions = [m for m in clause.mentions if m not in out] or clause.mentions
 
 
 def _facets(mention: Mention) -> set[str]:

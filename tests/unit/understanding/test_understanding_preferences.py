@@ -88,3 +88,15 @@ def test_what_is_ruled_out_ends_where_the_caller_says_so(understand, text, slots
 
 def test_the_earlier_the_better_is_as_soon_as_possible(understand):
     assert [p.kind for p in understand("the earlier the better", expecting="time").times] == ["asap"]
+
+
+@pytest.mark.parametrize("text, slots, expected", [
+    # Thursday 6 March: two weeks out is the week of Monday 17 March
+    ("in about two weeks, a Tuesday or Thursday", ("2025-03-18 10:00", "2025-03-20 10:00", "2025-03-11 10:00",
+                                                   "2025-03-13 10:00"), [True, True, False, False]),
+    ("in 2 weeks on a Tuesday", ("2025-03-18 10:00", "2025-03-11 10:00"), [True, False]),
+    ("two weeks from now", ("2025-03-20 10:00", "2025-03-13 10:00"), [True, False]),
+    ("3 days from now", ("2025-03-09 10:00", "2025-03-07 10:00"), [True, False]),
+])
+def test_weeks_out_and_the_weekdays_said_with_them(understand, text, slots, expected):
+    assert _starts(understand, text, *slots) == expected
