@@ -248,6 +248,7 @@ def _heard(turn: _Turn, event: Heard, ctx: DialogContext) -> Step:
     state.carried_digits = u.partial_digits if heard_at in ("phone", "phone_confirm", "postal_code") else None
     if changed:
         state.misses = 0
+        state.fixing = None
     if state.mode == "booking" and state.stage not in ("anything_else", "second_visit") \
             and (step := _apply_changes(turn, changed, ctx)) is not None:
         return step
@@ -403,7 +404,7 @@ def _absorb(state: CallState, u: Understanding, ctx: DialogContext) -> set[str]:
     changed: set[str] = set()
 
     def welcome(field: str, asked: tuple[str, ...]) -> bool:
-        return stage in asked or getattr(details, field) is None or field in corrects
+        return stage in asked or getattr(details, field) is None or field in corrects or state.fixing == field
 
     if u.event_type and u.event_type in ctx.config.event_types_by_key and u.event_type != details.event_type:
         if details.event_type is None or "service" in corrects or stage in ("need", "anything_else"):
@@ -420,8 +421,9 @@ def _absorb(state: CallState, u: Understanding, ctx: DialogContext) -> set[str]:
         if value and value != getattr(details, field) and welcome(field, asked):
             setattr(details, field, value)
             changed.add(field)
-    if u.address and not u.postal_code and "address" in changed and details.postal_code and stage == "address":
-        details.postal_code = None  # a new street without a ZIP: ask for the ZIP of the new one
+    if u.address and not u.postal_code and "address" in changed and details.postal_code and stage == "address" \
+            and state.fixing != "address":
+        details.postal_code = None  # a new street without a ZIP: ask for the ZIP of the new one (not a fix of it)
     phone = u.phone or (state.caller if u.use_caller_id and state.caller else None)
     if phone and phone != details.phone and welcome("phone", ("phone", "phone_confirm")):
         details.phone = phone
@@ -632,11 +634,20 @@ def _offer(turn: _Turn, event: Heard, changed: set[str], ctx: DialogContext) -> 
     return _miss(turn, ctx, "Sorry, which time works for you?")
 
 
+_FIX_PROMPTS = {"name": "Sorry about that. What's the right name?",
+                "address": "Sorry about that. What's the right address?",
+                "postal_code": "Sorry about that. What's the right ZIP code?",
+                "phone": "Sorry about that. What's the best number to reach you?",
+                "email": "Sorry about that. What's the right e-mail address?"}
+
+
 def _readback(turn: _Turn, event: Heard, changed: set[str], ctx: DialogContext) -> Step:
     state, u = turn.state, event.understanding
     hold = state.hold
     if hold is None or hold.status != "held":
         return _continue(turn, ctx)
+    if (step := _fix_named_detail(turn, event, changed, ctx)) is not None:
+        return step
     if u.answer == "yes" or u.intent == "yes":
         hold.status = "confirming"
         state.polls = 0
@@ -648,6 +659,35 @@ def _readback(turn: _Turn, event: Heard, changed: set[str], ctx: DialogContext) 
         state.offers = []
         return turn.ask("time", "No problem, I've let that time go. What day or time would work better?")
     return _miss(turn, ctx, "Sorry, shall I book it? Please say yes or no.")
+
+
+def _fix_named_detail(turn: _Turn, event: Heard, changed: set[str], ctx: DialogContext) -> Step | None:
+    """ "Wait, the address is wrong": a detail said to be wrong with no new value is put right while the time
+    stays held -- the house number alone when that is all that was said ("it's 2410, not 2400"), else by
+    asking for it -- instead of taking the "no" as a "no" to the time."""
+    state, u = turn.state, event.understanding
+    wrong = [field for field in u.corrects if field in _FIX_PROMPTS and field not in changed]
+    if not wrong or changed:
+        return None
+    hold = state.hold
+    if wrong[0] == "address" and (fixed := _house_number_fixed(state.details.address, event.text)):
+        state.details.address = fixed
+        turn.line("Thanks, I'll update that.")
+        return _place_hold(turn, Offer(start=hold.start, end=hold.end), ctx)
+    state.fixing = wrong[0]
+    return turn.ask(wrong[0], _FIX_PROMPTS[wrong[0]])
+
+
+def _house_number_fixed(address: str | None, text: str) -> str | None:
+    """ "It's 2410, not 2400": the address with its house number replaced, when the words say only that."""
+    from shared.domain.understanding.numbers import numeric_words
+    if not address or not (old := re.match(r"\d+", address)):
+        return None
+    numbers = [w for w in numeric_words(clean_words(text.lower())) if w.isdigit()]
+    new = [n for n in numbers if n != old.group(0)]
+    if len(new) != 1 or len(numbers) > 2:
+        return None
+    return new[0] + address[old.end():]
 
 
 def _message(turn: _Turn, event: Heard, changed: set[str], ctx: DialogContext) -> Step:

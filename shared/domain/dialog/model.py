@@ -172,6 +172,7 @@ class CallState(_State):
     carried_digits: str | None = None  # digits of a phone number or ZIP said so far, joined with the next ones
     change: Change | None = None  # a call about an existing booking (cancel, move, when is it)
     waitlisted: list[str] = Field(default_factory=list)  # hold keys whose booking is on the waitlist for earlier
+    fixing: str | None = None  # a detail the caller said was wrong at the read-back, asked for again
     ended: bool = False
 
     @property

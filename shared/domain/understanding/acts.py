@@ -366,7 +366,9 @@ _VALUE_WORDS = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday"
 _FIELD_CHANGE = rx(r"(?:change|correct|fix|update|wrong|change the|that is the wrong) (?:my |the )?(?P<f>name|number|"
                    r"phone number|phone|address|street|zip code|zip|postal code|email|e mail|time|day|date|service)"
                    r"|(?:my |the )(?P<g>name|number|phone number|phone|address|zip code|zip|email|time|day|date)"
-                   r" (?:is|was) wrong")
+                   r" (?:is|was) (?:wrong|not right|incorrect|off)"
+                   r"|(?:got|have|had|spelled|wrote|put down|typed|heard) (?:my |the )(?P<h>name|number|phone number"
+                   r"|phone|address|street|zip code|zip|email) (?:wrong|incorrect|wrong way)")
 _FIELD_WORDS = {"name": "name", "number": "phone", "phone number": "phone", "phone": "phone", "address": "address",
                 "street": "address", "zip code": "postal_code", "zip": "postal_code", "postal code": "postal_code",
                 "email": "email", "e mail": "email", "time": "time", "day": "time", "date": "time",
@@ -394,7 +396,7 @@ def fields_named_for_change(text: str) -> list[str]:
     """ "my address is wrong", "change the time": fields the caller wants to correct without a new value yet."""
     fields = []
     for match in _FIELD_CHANGE.finditer(text):
-        name = _FIELD_WORDS[match.group("f") or match.group("g")]
+        name = _FIELD_WORDS[match.group("f") or match.group("g") or match.group("h")]
         if name not in fields:
             fields.append(name)
     return fields

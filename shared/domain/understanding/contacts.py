@@ -59,7 +59,7 @@ _NOT_AFTER_NUMBER = frozenset({"am", "pm", "oclock", "days", "day", "hours", "ho
                                "months", "or", "and", "to", "of", "in", "dash", "plus", "ish", "past", "after",
                                "before", "at", "is", "thirty", "kids", "gallons", "gallon", "foot", "feet"})
 _ADDRESS_ANCHOR = lazy(r"(?:address is|address|live at|i am at|we are at|located at|come to|come out to"
-                       r"|over to|out to|house is at|home is at)$")
+                       r"|over to|out to|house is at|home is at|should be|is actually|supposed to be|needs to be)$")
 _ADDRESS_PREAMBLE = lazy(r"^(?:(?:yes|yeah|sure|okay|ok|so|it is|its|the address is|my address is|address is"
                          r"|the service address is|i live at|i am at|we are at|i am located at|located at"
                          r"|we live at|it is at|the house is at|you can come to|come to|that is|that would be"
@@ -262,6 +262,9 @@ def _address_from(words: list[str], run: DigitRun, *, require_suffix: bool) -> t
         if zip_code:
             postal = Found(zip_code, zip_run.start, zip_run.end)
             k = zip_run.end
+        elif unit and re.fullmatch(r"\d{5}", words[k]):  # "unit 2 60614": the unit's digits ran into the ZIP's
+            postal = Found(words[k], k, k + 1)
+            k += 1
     tail = ", ".join(p for p in (city, " ".join(x for x in (state, postal.value if postal else None) if x)) if p)
     text = parts[0] + (f", {tail}" if tail else "")
     return Found(text, run.start, k), postal
@@ -357,6 +360,7 @@ one two three four five six seven eight nine ten twenty thirty
 customer homeowner tenant landlord owner manager calling regarding concerning
 right wrong correct fine perfect gonna going done fixed stuck cold hot
 afraid glad happy sad worried scared here there
+got get gets said say says put wrote written typed heard misspelled messed mixed took spelt incorrect mistake
 """.split())
 _STRONG_NAME_ANCHOR = lazy(r"(?<!\S)(?:my (?:full )?name is|my names|name is|the name is|name s|call me"
                            r"|you can call me|my (?:first|1st) name is|(?:first|1st) name is|(?:first|1st) name"

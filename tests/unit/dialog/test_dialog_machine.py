@@ -643,3 +643,35 @@ def test_a_quote_for_other_work_instead_still_switches_the_service(world):
     w.say("my kitchen sink is leaking")
     w.say("actually I'd rather get a quote for a bathroom remodel instead")
     assert w.state.details.event_type != "plumbing-repair"
+
+
+def test_a_house_number_put_right_at_the_readback_keeps_the_time(world):
+    w = world()
+    book_up_to_readback(w)
+    [hold] = w.of(PlaceHold)
+    lines = w.say("wait, the address is wrong, it's 2410 not 2400")
+    assert lines[0] == "Thanks, I'll update that."
+    assert "at 2410 North Lincoln Avenue, 60614" in lines[-1] and lines[-1].endswith("Shall I book it?")
+    assert w.of(PlaceHold)[-1].start == hold.start
+
+
+@pytest.mark.parametrize("complaint, question, answer, heard", [
+    ("hold on, the address is wrong", "Sorry about that. What's the right address?", "2410 north lincoln avenue",
+     "at 2410 North Lincoln Avenue,"),
+    ("you got my name wrong", "Sorry about that. What's the right name?", "it's mariah gonzales",
+     "for Mariah Gonzales,"),
+    ("that's the wrong number", "Sorry about that. What's the best number to reach you?", "773 202 8901",
+     "ending in 8 9 0 1"),
+])
+def test_a_detail_said_to_be_wrong_at_the_readback_is_asked_for_and_the_time_kept(world, complaint, question,
+                                                                                   answer, heard):
+    w = world()
+    book_up_to_readback(w)
+    [hold] = w.of(PlaceHold)
+    assert w.say(complaint) == [question]
+    assert not w.of(ReleaseHold) or w.of(PlaceHold)[-1].start == hold.start
+    lines = w.say(answer)
+    assert heard in lines[-1] and lines[-1].endswith("Shall I book it?")
+    assert w.of(PlaceHold)[-1].start == hold.start
+    w.say("yes")
+    assert w.state.outcome == "booked"

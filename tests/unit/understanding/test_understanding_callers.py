@@ -173,7 +173,21 @@ def test_a_number_given_over_two_turns(understand):
      "60611"),
     ("six oh six one four", "postal_code", None, "60614"),
     ("my zip is six zero six two two", "postal_code", None, "60622"),
+    ("I'm a renter, the landlord said to call, it's 2400 north lincoln ave unit 2 60614", "address",
+     "2400 North Lincoln Ave Unit 2, 60614", "60614"),
 ])
 def test_addresses_and_zip_codes_in_words(understand, text, expecting, address, postal):
     u = understand(text, expecting=expecting)
     assert (u.address, u.postal_code) == (address, postal)
+
+
+@pytest.mark.parametrize("text, fields, address", [
+    ("the address should be 2410 north lincoln", ["address"], "2410 North Lincoln"),
+    ("the address is actually 2410 north lincoln", ["address"], "2410 North Lincoln"),
+    ("you got my name wrong", ["name"], None),
+    ("you spelled my name wrong", ["name"], None),
+    ("that's the wrong number", ["phone"], None),
+])
+def test_a_detail_said_to_be_wrong_at_the_readback(understand, text, fields, address):
+    u = understand(text, expecting="confirm")
+    assert (u.corrects, u.address, u.name) == (fields, address, None)
