@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import secrets
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -15,6 +17,13 @@ ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "dev" / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "docs" / "images"
 SERIOUS = ("serious", "critical")
+# The keys of this session's widget stack (conftest's ``widget_stack`` installs them; tests call with them).
+# Here, not in conftest: ``from conftest import`` picks whichever conftest was imported first.
+WIDGET_KEY = "widget-" + secrets.token_urlsafe(18)
+DYNAMICS_KEY = "dynamics-" + secrets.token_urlsafe(18)
+MANAGE_SECRET = "manage-" + secrets.token_urlsafe(24)  # signs the manage links (tests mint them)
+TIME_ZONE = "America/Chicago"
+DESKTOP = {"width": 1280, "height": 900}
 
 
 # ---------------------------------------------------------------- accessibility
@@ -107,3 +116,23 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.2, what: str 
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+
+
+# ---------------------------------------------------------------- visitors
+
+_visitors = itertools.count(1)
+
+
+def open_context(browser, viewport=DESKTOP, **options):
+    """A browser context as one visitor: its own cookies and its own address.
+
+    In Azure the front end appends the caller's address to X-Forwarded-For and the booking API limits
+    the public widget key per address; here every request comes from 127.0.0.1, so each context
+    carries the header itself, as a distinct visitor would arrive.
+    """
+    address = f"203.0.113.{next(_visitors) % 250 + 1}"
+    context = browser.new_context(viewport=viewport, timezone_id=TIME_ZONE, locale="en-US", accept_downloads=True,
+                                  extra_http_headers={"X-Forwarded-For": address}, **options)
+    context.set_default_timeout(15_000)
+    context.visitor_address = address
+    return context

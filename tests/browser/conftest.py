@@ -13,26 +13,20 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
-import secrets
 import uuid
 from pathlib import Path
 
 import pytest
 
+from browser_support import DYNAMICS_KEY, MANAGE_SECRET, WIDGET_KEY, open_context
 from browser_world import OutsideWorld
 
 CHROMIUM = Path(os.environ.get("FRONTDESK_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-WIDGET_KEY = "widget-" + secrets.token_urlsafe(18)
-DYNAMICS_KEY = "dynamics-" + secrets.token_urlsafe(18)
-MANAGE_SECRET = "manage-" + secrets.token_urlsafe(24)  # signs the manage links (test_manage_page.py mints them)
 BOOKING_FUNCTIONS = ("create_booking", "get_booking")
-TIME_ZONE = "America/Chicago"
-DESKTOP = {"width": 1280, "height": 900}
 
 
 @pytest.fixture(scope="session")
@@ -92,24 +86,6 @@ class PageProblems:
 
     def page_error(self, error) -> None:
         self.items.append(f"page error: {error}")
-
-
-_visitors = itertools.count(1)
-
-
-def open_context(browser, viewport=DESKTOP, **options):
-    """A browser context as one visitor: its own cookies and its own address.
-
-    In Azure the front end appends the caller's address to X-Forwarded-For and the booking API limits
-    the public widget key per address; here every request comes from 127.0.0.1, so each context
-    carries the header itself, as a distinct visitor would arrive.
-    """
-    address = f"203.0.113.{next(_visitors) % 250 + 1}"
-    context = browser.new_context(viewport=viewport, timezone_id=TIME_ZONE, locale="en-US", accept_downloads=True,
-                                  extra_http_headers={"X-Forwarded-For": address}, **options)
-    context.set_default_timeout(15_000)
-    context.visitor_address = address
-    return context
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 
 import httpx
 
-from browser_support import assert_accessible, availability, choose_slot, screenshot, wait_for, widget_frame
-from conftest import DYNAMICS_KEY
+from browser_support import (DYNAMICS_KEY, assert_accessible, availability, choose_slot, screenshot, wait_for,
+                             widget_frame)
 
 MARCUS = "5d1c3f0e-8a2b-4c6d-9e1f-0a1b2c3d4e03"  # Marcus Bell's Dynamics user (config/business.example.yaml)
 OFFICE_USER = "9a8b7c6d-1111-4222-8333-944455556666"

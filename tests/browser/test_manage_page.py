@@ -12,8 +12,8 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import httpx
-from browser_support import assert_accessible, availability, screenshot, wait_for
-from conftest import DYNAMICS_KEY, MANAGE_SECRET, open_context
+from browser_support import (DYNAMICS_KEY, MANAGE_SECRET, assert_accessible, availability, open_context, screenshot,
+                             wait_for)
 
 from shared.services.manage_links import issue
 

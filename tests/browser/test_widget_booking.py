@@ -5,9 +5,8 @@ from __future__ import annotations
 import httpx
 from icalendar import Calendar
 
-from browser_support import (assert_accessible, availability, book_directly, choose_service, choose_slot, fill_details,
-                             screenshot, wait_for, widget_frame)
-from conftest import DYNAMICS_KEY, WIDGET_KEY, open_context
+from browser_support import (DYNAMICS_KEY, WIDGET_KEY, assert_accessible, availability, book_directly, choose_service,
+                             choose_slot, fill_details, open_context, screenshot, wait_for, widget_frame)
 
 CUSTOMER = {"name": "Jamie Rivera", "phone": "(312) 555-0142", "email": "jamie.rivera@example.com",
             "address": "2400 N Lakeview Ave, Chicago", "postalCode": "60614"}

@@ -9,7 +9,7 @@ import re
 import httpx
 import pytest
 
-from conftest import WIDGET_KEY
+from browser_support import WIDGET_KEY
 
 PAGE_BUDGET_BYTES = 16 * 1024  # page + script + style sheet, gzipped: quick on a slow phone connection
 

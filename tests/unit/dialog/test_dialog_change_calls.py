@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from conftest import TUESDAY_9AM, World
+from dialog_world import TUESDAY_9AM, World
 from shared.domain.dialog import (BookingsFound, ChangeBooking, ChangeUpdate, FindBookings, FindSlots, FoundBooking,
                                   JoinWaitlist, LockSelfService, TakeMessage, WaitlistJoined, zip_digest)
 from shared.domain.dialog.changes import spoken_reference

@@ -6,7 +6,7 @@ import pytest
 
 from datetime import datetime, timedelta, timezone
 
-from conftest import CALLER, CHICAGO, TUESDAY_9AM
+from dialog_world import CALLER, CHICAGO, TUESDAY_9AM
 from shared.domain.dialog import (MAX_POLLS, ConfirmHold, DialEnded, FindSlots, Hangup, Heard, HoldUpdate, HungUp,
                                   Listen, PlaceHold, Poll, Redirect, ReleaseHold, TakeMessage, Transfer, advance)
 from shared.domain.understanding import Understanding, parse

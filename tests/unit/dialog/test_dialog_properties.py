@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from datetime import timedelta
 
-from conftest import TUESDAY_9AM, World
+from dialog_world import TUESDAY_9AM, World
 from shared.domain.dialog import (MAX_SAME_PROMPT, MAX_TURNS, BookingsFound, ChangeBooking, ChangeUpdate, CheckHold,
                                   FindBookings, FindSlots, FoundBooking, HoldUpdate, HungUp, JoinWaitlist, Listen,
                                   LockSelfService, PlaceHold, SlotsFound, WaitlistJoined, zip_digest)

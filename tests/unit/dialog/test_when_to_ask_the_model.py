@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import TUESDAY_9AM
+from dialog_world import TUESDAY_9AM
 from shared.domain.understanding import parse, service_catalog
 from shared.services.voice.understand import unsure
 
