@@ -348,7 +348,7 @@ def _heard_offer(turn: m._Turn, event: Heard, ctx: DialogContext) -> Step:
     if (picked := chosen_offer(offers, u)) is not None:
         change.new_start, change.new_end = picked.start, picked.end
         return _confirm_move(turn, ctx)
-    more = more_wanted(choice.phrase) if choice is not None and choice.kind == "none" and not u.times else None
+    more = more_wanted(event.text) if choice is not None and choice.kind == "none" and not u.times else None
     if (choice is not None and choice.kind == "none") or u.answer == "no" or u.intent == "no" or u.times:
         offered = state.offered_starts
         state.passed = m._merge(state.passed, offered)

@@ -33,7 +33,7 @@ from shared.domain.dialog.speech import (last_digits, phone_ending, sentence_lis
                                          spoken_time, titled, with_article)
 from shared.domain.dialog.speech import DAYS as DAY_NAMES
 from shared.domain.timezones import zone
-from shared.domain.understanding import (TimePreference, Understanding, accepts, choose_service, parse,
+from shared.domain.understanding import (TimePreference, Understanding, accepts, choose_service, names_work, parse,
                                          service_catalog)
 from shared.domain.understanding.schema import WEEKDAY_NAMES as WEEKDAYS
 from shared.domain.understanding.acts import has_repair_marker
@@ -192,6 +192,8 @@ def _heard(turn: _Turn, event: Heard, ctx: DialogContext) -> Step:
         state.gas_warned = True
         _release(turn)
         state.offers = []
+        if state.mode == "change":  # a gas smell while looking up a booking: the emergency comes first
+            state.mode, state.change = "booking", None
         _mark_emergency(state, u, ctx)
         turn.line(GAS_SAFETY)
         if ctx.on_call_number:
@@ -275,7 +277,9 @@ def _reconsidered_service(state: CallState, event: Heard, ctx: DialogContext) ->
     u, details = event.understanding, state.details
     if (state.mode != "booking" or not details.event_type or state.stage in ("need", "anything_else")
             or (u.event_type and u.event_type != details.event_type)
-            or not (u.answer == "no" or has_repair_marker(event.text.lower()) or _TAKE_BACK.search(event.text))):
+            or not (u.answer == "no" or has_repair_marker(event.text.lower()) or _TAKE_BACK.search(event.text))
+            # "neither" or "no actually yes book it" to the times offered is about the times
+            or not names_work(event.text, event_types=service_catalog(ctx.config))):
         return u
     catalog = service_catalog(ctx.config)
     among = [t.key for t in _services_meant(details.service_phrase, ctx) if t.key != details.event_type]
@@ -428,7 +432,13 @@ def _absorb(state: CallState, u: Understanding, ctx: DialogContext) -> set[str]:
     if phone and phone != details.phone and welcome("phone", ("phone", "phone_confirm")):
         details.phone = phone
         changed.add("phone")
-    if u.times and (stage in ("time", "offer", "readback") or not state.times or "time" in corrects):
+    # "6 PM? That's too late": the offered time said back while turning it down is no new wish
+    # and "as soon as possible" to the offers is a pick of the earliest (``chosen_offer``), not a new search
+    restating = bool(state.offers) and (u.choice is not None and u.choice.kind == "none" and all(
+        pref.kind == "at" and pref.start in state.offered_starts for pref in u.times) or bool(u.times) and all(
+        pref.kind == "asap" for pref in u.times))
+    if u.times and not restating and (stage in ("time", "offer", "readback") or not state.times
+                                      or "time" in corrects):
         if not state.urgent or stage in ("offer", "readback"):
             state.times = list(u.times)
             changed.add("time")
@@ -616,7 +626,10 @@ def _offer(turn: _Turn, event: Heard, changed: set[str], ctx: DialogContext) -> 
     choice = u.choice
     if (picked := chosen_offer(offers, u)) is not None:
         return _place_hold(turn, picked, ctx)
-    more = more_wanted(choice.phrase) if choice is not None and choice.kind == "none" and not u.times else None
+    restated = all(pref.kind == "at" and pref.start in state.offered_starts for pref in u.times)  # "6 PM? too late"
+    more = more_wanted(event.text) if choice is not None and choice.kind == "none" and restated else None
+    if more == "earlier" and state.urgent:
+        return _nothing_sooner(turn, ctx)
     if more is not None:  # "anything later?", "what else do you have?": look again now
         offered = state.offered_starts
         state.passed = _merge(state.passed, offered)
@@ -641,6 +654,15 @@ _FIX_PROMPTS = {"name": "Sorry about that. What's the right name?",
                 "email": "Sorry about that. What's the right e-mail address?"}
 
 
+def _nothing_sooner(turn: _Turn, ctx: DialogContext) -> Step:
+    """An emergency caller asks for sooner than the earliest time there is: say so, and put them through to the
+    on-call technician when there is one, rather than offer a later time as if it were sooner."""
+    if ctx.on_call_number:
+        return turn.line("That's the earliest time on the schedule, so I'm connecting you to our on-call technician "
+                         "now.").transfer(ctx.on_call_number)
+    return turn.ask("offer", "I'm sorry, that's the earliest I have. Shall I hold it for you?")
+
+
 def _readback(turn: _Turn, event: Heard, changed: set[str], ctx: DialogContext) -> Step:
     state, u = turn.state, event.understanding
     hold = state.hold
@@ -648,6 +670,9 @@ def _readback(turn: _Turn, event: Heard, changed: set[str], ctx: DialogContext) 
         return _continue(turn, ctx)
     if (step := _fix_named_detail(turn, event, changed, ctx)) is not None:
         return step
+    other = chosen_offer(state.offers, u) if len(state.offers) > 1 else None
+    if other is not None and other.start != hold.start:  # "actually, the later one instead"
+        return _place_hold(turn, other, ctx)
     if u.answer == "yes" or u.intent == "yes":
         hold.status = "confirming"
         state.polls = 0

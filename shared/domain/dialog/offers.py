@@ -12,6 +12,7 @@ searched again at once with :func:`beyond_offers`, instead of being asked for a 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 
@@ -75,16 +76,20 @@ def chosen_offer(offers: Sequence[Offer], u) -> Offer | None:
             index = 0
     if index is None and len(offers) == 1 and (u.answer == "yes" or u.intent == "yes"):
         index = 0
+    if index is None and offers and u.times and all(pref.kind == "asap" for pref in u.times):
+        index = 0  # "as soon as possible, please": the earliest of them
+    if choice is not None and choice.kind == "none":
+        index = None
     return offers[index] if index is not None else None
 
 
 def more_wanted(phrase: str) -> str | None:
-    """What a caller who turned the offers down asked for instead: "later", "earlier", "day" (another day),
+    """What a caller who turned the offers down (in ``phrase``, their words) asked for instead: "later", "earlier", "day" (another day),
     "other" (other times, same wishes), or None ("neither": ask them)."""
-    words = set(phrase.split())
-    if "later" in words:
+    words = set(re.findall(r"[a-z]+", phrase.lower()))
+    if "later" in words or "too" in words and words & {"early", "soon"}:
         return "later"
-    if words & {"earlier", "sooner"}:
+    if words & {"earlier", "sooner"} or "too" in words and "late" in words:
         return "earlier"
     if words & {"day", "days"}:
         return "day"

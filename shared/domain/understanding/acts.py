@@ -138,7 +138,10 @@ _STATUS = rx(r"when(?: is| are)? (?:my|our|the) (?:appointment|visit|booking|ser
              r"(?:technician|tech|plumber|electrician|guy|guys|crew) (?:still )?coming|still coming (?:today|tomorrow)"
              r"|check on (?:my|our|the) (?:appointment|visit|booking)|when (?:are|will) (?:you|they|the technician"
              r"|the tech|the plumber|he|she) (?:be )?(?:coming|here|arrive|arriving|get here|show up)"
-             r"|do (?:i|we) (?:still )?have an appointment|confirm (?:my|our) (?:appointment|visit|booking)")
+             r"|do (?:i|we) (?:still )?have an appointment|confirm (?:my|our) (?:appointment|visit|booking)"
+             r"|what time (?:my|our|the) (?:technician|tech|plumber|electrician|guy|appointment|visit|crew)"
+             r"|what time (?:is|are|will) (?:my|our|the) (?:technician|tech|plumber|electrician|guy|crew)"
+             r" (?:coming|arriving|getting here|be here|showing up)")
 _BOOK = rx(r"book|booking|schedule|scheduling|appointment|set up|setup|come (?:out|by|over|take a look|look|fix"
            r"|and)|send (?:someone|somebody|a tech|a technician|a plumber|out|over)|need (?:a|an|someone|somebody"
            r"|help|service|a plumber|to get)|get (?:someone|somebody|a plumber|a tech)|have (?:someone|somebody)"
@@ -249,7 +252,9 @@ _CHOICE_NONE = rx(r"neither(?: one| of them| of those| works| time works)?|none 
                   r"|not (?:those|them|either|either one)|those do not work|(?:something|anything) else|another "
                   r"(?:time|day|option)|other (?:times|days|options)|different (?:time|day)|something later"
                   r"|something earlier|anything later|anything earlier|what else|any other (?:times|days|openings)"
-                  r"|(?:any|something|anything) (?:a (?:bit|little) )?(?:later|earlier|sooner)|another day")
+                  r"|(?:any|something|anything) (?:a (?:bit|little) )?(?:later|earlier|sooner)|another day"
+                  r"|(?:anybody|anyone|somebody|someone|nothing) (?:a (?:bit|little) )?(?:later|earlier|sooner)"
+                  r"|(?:way |much |a bit |a little )?too (?:late|early|soon|far out|far away)")
 _CHOICE_ANY = rx(r"either(?: one| 1| is fine| works| of them| time| is good| is ok| is okay)?|whichever(?: one)?"
                  r"(?: is (?:1st|earlier|earliest|sooner|soonest))?|any of (?:them|those)|both (?:work|are fine|are "
                  r"good|are ok|are okay)|i do not mind|i do not care|you (?:pick|choose|decide)|up to you|your choice"
@@ -326,6 +331,7 @@ def _pick_by_time(mentions: list[Mention], offered_local: list[datetime], tz: Zo
         return None
     candidates = list(range(len(offered_local)))
     kinds = []
+    unmet = False  # "Wednesday morning" when only today's morning was offered: another time, not a pick
     for mention in mentions:
         if mention.negated:
             continue
@@ -334,21 +340,28 @@ def _pick_by_time(mentions: list[Mention], offered_local: list[datetime], tz: Zo
             matching = [i for i in candidates if _same_clock(offered_local[i], clock)]
             if matching:
                 candidates, kinds = matching, kinds + ["time"]
+            # a bare "1" is as likely "the Thursday one" as one o'clock
+            unmet = unmet or not matching and (clock.certain or (clock.hour, clock.minute) != (1, 0))
         if mention.first is not None and mention.last is not None:
             matching = [i for i in candidates if mention.first <= offered_local[i].date() <= mention.last]
+            if not matching and mention.bare_weekday is not None:  # "the Tuesday one" said on a Tuesday
+                matching = [i for i in candidates if offered_local[i].weekday() == mention.bare_weekday]
             if matching:
                 candidates, kinds = matching, kinds + ["day"]
+            unmet = unmet or not matching
         if mention.weekdays:
             matching = [i for i in candidates if offered_local[i].weekday() in mention.weekdays]
             if matching:
                 candidates, kinds = matching, kinds + ["day"]
+            unmet = unmet or not matching
         if mention.part_bounds is not None and mention.at is None:
             low, high = mention.part_bounds
             matching = [i for i in candidates if low <= offered_local[i].time() and (high is None
                                                                                      or offered_local[i].time() < high)]
             if matching:
                 candidates, kinds = matching, kinds + ["time"]
-    if len(candidates) == 1 and kinds:
+            unmet = unmet or not matching
+    if len(candidates) == 1 and kinds and not unmet:
         kind = "time" if "time" in kinds else "day"
         return Picked(kind, candidates[0], "", consumed_times=True)
     return None
@@ -367,9 +380,10 @@ _FIELD_CHANGE = rx(r"(?:change|correct|fix|update|wrong|change the|that is the w
                    r"phone number|phone|address|street|zip code|zip|postal code|email|e mail|time|day|date|service)"
                    r"|(?:my |the )(?P<g>name|number|phone number|phone|address|zip code|zip|email|time|day|date)"
                    r" (?:is|was) (?:wrong|not right|incorrect|off)"
+                   r"|(?:the |my )?(?P<k>street number|house number) is"
                    r"|(?:got|have|had|spelled|wrote|put down|typed|heard) (?:my |the )(?P<h>name|number|phone number"
                    r"|phone|address|street|zip code|zip|email) (?:wrong|incorrect|wrong way)")
-_FIELD_WORDS = {"name": "name", "number": "phone", "phone number": "phone", "phone": "phone", "address": "address",
+_FIELD_WORDS = {"street number": "address", "house number": "address", "name": "name", "number": "phone", "phone number": "phone", "phone": "phone", "address": "address",
                 "street": "address", "zip code": "postal_code", "zip": "postal_code", "postal code": "postal_code",
                 "email": "email", "e mail": "email", "time": "time", "day": "time", "date": "time",
                 "service": "service"}
@@ -396,7 +410,7 @@ def fields_named_for_change(text: str) -> list[str]:
     """ "my address is wrong", "change the time": fields the caller wants to correct without a new value yet."""
     fields = []
     for match in _FIELD_CHANGE.finditer(text):
-        name = _FIELD_WORDS[match.group("f") or match.group("g") or match.group("h")]
+        name = _FIELD_WORDS[match.group("f") or match.group("g") or match.group("h") or match.group("k")]
         if name not in fields:
             fields.append(name)
     return fields

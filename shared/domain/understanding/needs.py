@@ -89,6 +89,14 @@ def choose_service(text: str, among: Sequence[str], *, event_types: Any, before:
     return None
 
 
+def names_work(text: str, *, event_types: Any) -> bool:
+    """Whether ``text`` says a kind of work ("it's broken", "just a cleaning") or a service by itself, as a
+    caller taking back the work they asked for must ("no actually yes book it" says neither)."""
+    words = clean_words((text or "").lower())
+    return bool(words) and (bool(_kinds_said(words)) or services.match_service(words, catalog_of(event_types))
+                            is not None)
+
+
 def _ordinal(words: list[str], count: int) -> int | None:
     """"the first one", "the second", "the last one": only in a short answer about the options themselves."""
     if len(words) > 6:

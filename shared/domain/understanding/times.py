@@ -297,7 +297,9 @@ _NEG_AFTER = rx(r"(?:is |are |that )?(?:does not|do not|will not|would not|is no
                 r"|is not|are not) (?:work|good|great|possible|an option|going to work)(?: for (?:me|us))?"
                 r"|(?:is|are) (?:no good|bad|tough|difficult|out|full|booked)(?: for (?:me|us))?|no good"
                 r"|i can not(?: do (?:it|that))?|i am (?:busy|working|away|out|not (?:home|available|around))"
-                r"|we are (?:busy|away|out|not (?:home|available|around))|(?:is|are) not available")
+                r"|we are (?:busy|away|out|not (?:home|available|around))|(?:is|are) not available"
+                r"|(?:i|we) (?:have|got|have got) (?:a|an|my|the|another|other) (?:[a-z]+ )?(?:appointment|meeting"
+                r"|class|shift|commitment|thing|game|event|flight|interview)|(?:i|we) (?:have|got) plans")
 # Only right after a day: "Monday's out", "Friday's a no go" ("come out Friday" is no negation).
 _NEG_RIGHT_AFTER = rx(r"out|(?:is )?(?:a )?no go")
 _NEG_BRIDGE = frozenset({"on", "in", "the", "this", "next", "at", "do", "it", "make", "that", "any", "for", "until",
@@ -802,7 +804,8 @@ def group_clauses(mentions: list[Mention], scan: _Scan) -> list[Clause]:
         if marker is not None and previous is not None and any(i == previous_end <= marker for i, _ in neg_after) \
                 and mention.end < len(words) and words[mention.end] in _WELCOMED:
             marker = None  # "Monday I can't, Tuesday is fine": the "can't" was Monday's
-        if marker is None and previous is not None and previous.any and any(
+        if marker is None and previous is not None and (previous.any or previous.weekdays and previous.first is None) \
+                and any(
                 words[k] in ("but", "except") for k in range(previous_end, mention.start)):
             marker = previous_end  # "any day but Friday"
         # "not this week, next week": a second day after a negated one is the alternative, not more negation

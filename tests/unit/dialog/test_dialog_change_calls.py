@@ -222,3 +222,15 @@ def test_let_me_know_if_something_earlier_opens_up_after_a_booking(config, ok):
     assert lines[-1] == "Is there anything else I can help you with?"
     call.say("and put me on the waitlist too")  # once per booking
     assert len(call.of(JoinWaitlist)) == 1
+
+
+def test_a_gas_smell_while_a_booking_is_looked_up_goes_to_the_emergency(office):
+    call = office()
+    call.say("I need to cancel my appointment")
+    lines = call.say("wait, I smell gas")
+    assert any("If you smell gas" in line for line in lines)
+    assert call.state.mode == "booking" and call.of(ChangeBooking) == []
+    call.say("2400 north lincoln avenue 60614")
+    call.say("maria gonzalez")
+    lines = call.say("yes")
+    assert any(line.startswith("The earliest I can get a technician there is") for line in lines)

@@ -675,3 +675,83 @@ def test_a_detail_said_to_be_wrong_at_the_readback_is_asked_for_and_the_time_kep
     assert w.of(PlaceHold)[-1].start == hold.start
     w.say("yes")
     assert w.state.outcome == "booked"
+
+
+def _to_offers(w, first="my kitchen sink is leaking", when="thursday afternoon"):
+    w.say(first)
+    w.say("2400 north lincoln avenue 60614")
+    w.say("maria gonzalez")
+    w.say("yes")
+    w.say(when)
+    return list(w.state.offered_starts)
+
+
+def test_another_day_said_at_the_offers_is_searched_not_taken_for_an_offer(world):
+    w = world()
+    first = _to_offers(w, when="today")  # Tuesday 10 March: offers today
+    w.say("how about wednesday morning instead")
+    assert not w.of(PlaceHold)
+    assert w.state.offered_starts and all(_local(w, s).weekday() == 2 and _local(w, s).hour < 12
+                                          for s in w.state.offered_starts) and first[0] not in w.state.offered_starts
+
+
+def test_a_day_ruled_out_at_the_offers_moves_them_to_the_day_asked(world):
+    w = world()
+    _to_offers(w, when="thursday")
+    w.say("actually wait, thursday I have a dentist appointment, can we do friday instead")
+    assert w.state.offered_starts and all(_local(w, s).weekday() == 4 for s in w.state.offered_starts)
+
+
+def test_the_other_offer_asked_for_at_the_readback_is_held_instead(world):
+    w = world()
+    offers = _to_offers(w)
+    w.say("the first one")
+    lines = w.say("actually can we make it the later one instead")
+    assert w.of(PlaceHold)[-1].start == offers[1] and lines[-1].endswith("Shall I book it?")
+    w.say("yes")
+    assert w.of(ConfirmHold) and w.state.outcome == "booked"
+
+
+def test_a_street_number_put_right_at_the_readback(world):
+    w = world()
+    _to_offers(w)
+    w.say("the first one")
+    lines = w.say("no sorry the street number is 2410 not 2400")
+    assert "at 2410 North Lincoln Avenue" in lines[-1]
+
+
+def test_an_emergency_caller_asking_for_sooner_is_told_it_is_the_earliest_not_offered_later(world):
+    w = world()
+    w.say("a pipe burst and water is everywhere")
+    w.say("2400 north lincoln avenue 60614")
+    w.say("maria gonzalez")
+    [offer] = [line for line in w.say("yes") if line.startswith("The earliest")]
+    earliest = w.state.offered_starts[0]
+    assert w.say("that's way too late, is there anybody sooner") == [
+        "I'm sorry, that's the earliest I have. Shall I hold it for you?"]
+    assert w.state.offered_starts == [earliest]
+    w.say("as soon as possible please")
+    assert w.of(PlaceHold)[-1].start == earliest
+
+
+def test_an_emergency_caller_asking_for_sooner_goes_to_the_on_call_technician(world):
+    w = world(on_call_number=ON_CALL, now=TUESDAY_9AM + timedelta(hours=8, minutes=40))  # 17:40, the night shift soon
+    w.say("a pipe burst and water is everywhere")
+    w.say("2400 north lincoln avenue 60614")
+    w.say("maria gonzalez")
+    w.say("yes")
+    assert w.state.offered_starts, "the earliest time is offered first"
+    lines = w.say("is there anything sooner")
+    assert lines[0].startswith("That's the earliest time on the schedule") and w.step.then == Transfer(ON_CALL)
+
+
+@pytest.mark.parametrize("answer", ["neither", "no actually yes book it"])
+def test_an_answer_to_the_emergency_time_never_changes_the_work(world, answer):
+    w = world()
+    w.say("we have no heat and it's freezing")
+    w.say("2400 north lincoln avenue 60614")
+    w.say("maria gonzalez")
+    w.say("yes")
+    service = w.state.details.event_type
+    lines = w.say(answer)
+    assert w.state.details.event_type == service and not any(line.startswith("Okay,") for line in lines)

@@ -191,3 +191,28 @@ def test_addresses_and_zip_codes_in_words(understand, text, expecting, address, 
 def test_a_detail_said_to_be_wrong_at_the_readback(understand, text, fields, address):
     u = understand(text, expecting="confirm")
     assert (u.corrects, u.address, u.name) == (fields, address, None)
+
+
+@pytest.mark.parametrize("text", ["how about Wednesday morning instead", "Wednesday morning"])
+def test_another_day_at_the_offers_is_no_pick_of_one_of_them(understand, text):
+    u = understand(text, expecting="choice", offered=("2025-03-06 11:00", "2025-03-06 13:00"))
+    assert u.choice is None and u.times and u.times[0].first_date.isoformat() == "2025-03-12"
+
+
+@pytest.mark.parametrize("text, index", [("the Thursday one", 0), ("the Friday one", 1), ("the 1 o'clock", 1),
+                                         ("the morning one", 0)])
+def test_an_offer_picked_by_what_it_is(understand, text, index):
+    u = understand(text, expecting="choice", offered=("2025-03-06 11:00", "2025-03-07 13:00"))
+    assert u.choice is not None and u.choice.index == index
+
+
+@pytest.mark.parametrize("text", ["6 pm? that's way too late, is there anybody sooner", "is there anything sooner",
+                                  "that's too early for me"])
+def test_turning_an_offer_down_for_its_time_picks_none(understand, text):
+    u = understand(text, expecting="choice", offered=("2025-03-06 18:00",))
+    assert u.choice is not None and u.choice.kind == "none"
+
+
+def test_asking_when_the_plumber_comes_is_about_a_booking_not_a_new_one(understand):
+    assert understand("hi I'm calling to check what time my plumber is coming tomorrow", expecting="need").intent \
+        == "status"

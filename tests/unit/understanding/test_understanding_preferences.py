@@ -100,3 +100,13 @@ def test_the_earlier_the_better_is_as_soon_as_possible(understand):
 ])
 def test_weeks_out_and_the_weekdays_said_with_them(understand, text, slots, expected):
     assert _starts(understand, text, *slots) == expected
+
+
+@pytest.mark.parametrize("text, slots, expected", [
+    ("any weekday but Wednesday", ("2025-03-12 10:00", "2025-03-11 10:00", "2025-03-08 10:00"), [False, True, False]),
+    ("actually wait, Thursday I have a dentist appointment, can we do Friday instead",
+     ("2025-03-13 10:00", "2025-03-07 10:00"), [False, True]),
+    ("Monday we have plans, Tuesday works", ("2025-03-10 10:00", "2025-03-11 10:00"), [False, True]),
+])
+def test_a_day_the_caller_is_busy_or_excepts_is_ruled_out(understand, text, slots, expected):
+    assert _starts(understand, text, *slots) == expected
