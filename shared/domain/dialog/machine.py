@@ -58,6 +58,10 @@ _EARLIER = re.compile(r"\b(?:earlier|sooner)\b.*\b(?:opens?|comes?|free[sd]?|ava
 _MESSAGE = re.compile(r"\b(?:leave|take) a message\b|^\W*(?:a )?message\W*$", re.IGNORECASE)
 # Besides the parser's self-repair markers ("actually", "scratch that", "on second thought"): words that take
 # back the work named before ("forget the cleaning", "it's not a tune-up", "I said tune-up but really...").
+_ARE_YOU_HUMAN = re.compile(r"\b(?:is this|am i (?:talking|speaking) (?:to|with)|are you|is that) (?:a |an )?"
+                            r"(?:real (?:person|human)|robot|machine|computer|recording|bot|human|person|ai|real)\b",
+                            re.IGNORECASE)
+_WRONG_NUMBER = re.compile(r"\bwrong number\b|\bdialed the wrong\b|\bmeant to call\b", re.IGNORECASE)
 # A question about cost, asked once the job is known: answered, not taken as a request for an estimate.
 _PRICE_QUESTION = re.compile(r"\b(?:how much|what do you charge|do you charge|what (?:does|would|will) (?:it|that|"
                              r"this|a visit) cost|(?:it|that|this) (?:is )?(?:going to|gonna) cost|what is the (?:cost|price|rate|charge|fee)|(?:service|trip|call "
@@ -211,6 +215,16 @@ def _heard(turn: _Turn, event: Heard, ctx: DialogContext) -> Step:
         _absorb(state, u, ctx)
         return _continue(turn, ctx)
 
+    if _ARE_YOU_HUMAN.search(event.text):  # "is this a real person?" is a question, not a request for one
+        turn.line(f"I'm the virtual receptionist for {ctx.config.business.name}. I can book a visit, or take a "
+                  "message for the office.")
+        u = u.model_copy(update={"intent": "inform" if u.intent == "speak_to_person" else u.intent})
+        event = Heard(event.text, u)
+        if not (u.event_type or u.address or u.name or u.phone or u.times or u.service_phrase):
+            return turn.ask(state.stage, state.prompt or "How can I help you today?", keep_prompt=True)
+    if state.stage == "need" and state.details.event_type is None and not u.event_type \
+            and _WRONG_NUMBER.search(event.text):
+        return _goodbye(turn, ctx)
     if u.intent == "speak_to_person":
         return _to_a_person(turn, ctx, "asked to speak with someone")
     if u.intent in ("cancel", "reschedule", "status") and state.stage in ("need", "anything_else") \
@@ -833,8 +847,8 @@ def _slots_found(turn: _Turn, event: SlotsFound, ctx: DialogContext) -> Step:
     nots = [pref for pref in state.times if pref.kind == "not"]
     slots = [slot for slot in event.slots  # never a time declined, booked or ruled out, whoever found it
              if slot.start not in state.passed and accepts(nots, slot.start, ctx.time_zone)]
-    if not state.urgent:
-        slots = _daytime(slots, ctx) or slots
+    if not state.urgent or any(pref.kind in ("at", "window") for pref in state.times):
+        slots = _daytime(slots, ctx) or slots  # an emergency caller who says "tomorrow" means the day, not 12 AM
     if not slots:
         if state.urgent:
             return _urgent_without_time(turn, ctx)
@@ -909,10 +923,26 @@ def _closed_weekdays(state: CallState, ctx: DialogContext) -> set[int]:
     return {day for day in range(7) if not any(host.weekly[day] for host in hosts)}
 
 
+# Words a wish can be said back in; anything else ("whenever the tenant's home") is not repeated to the caller.
+_SAYABLE = frozenset("""
+a an the this next coming following on at in of or and to from after before between until by around about early late
+mid middle end start beginning week weekend weekends weekday weekdays day days morning mornings afternoon afternoons
+evening evenings night tonight today tomorrow noon midnight lunch am pm oclock o'clock half quarter past
+monday tuesday wednesday thursday friday saturday sunday mondays tuesdays wednesdays thursdays fridays saturdays
+sundays january february march april may june july august september october november december
+""".split())
+
+
 def _wish(times: list[TimePreference]) -> str:
     positives = [titled(pref.phrase) for pref in times if pref.kind in ("at", "window")]
+    if not all(_sayable(phrase) for phrase in positives):
+        return "at the times you mentioned"
     # "3:30" alone reads "I don't have anything at 3:30"; "after 3 on Thursday" and "Friday" read as said.
     return sentence_list([f"at {phrase}" if phrase[:1].isdigit() else phrase for phrase in positives])
+
+
+def _sayable(phrase: str) -> bool:
+    return all(word in _SAYABLE or word[:1].isdigit() for word in re.findall(r"[a-z0-9':]+", phrase.lower()))
 
 
 def _urgent_without_time(turn: _Turn, ctx: DialogContext) -> Step:

@@ -209,7 +209,7 @@ _SIGNALS = (
                    r"|heat (?:is )?not (?:coming on|working|turning on)|heat (?:stopped|died|quit)"
                    r"|furnace (?:is |has |just )?(?:out|died|dead|broke|broken|not working|stopped|quit|went out|"
                    r"is not working|will not (?:turn on|start|come on|kick on|light)|not turning on|blowing cold)"
-                   r"|heater (?:is )?(?:not working|broke|broken|died|out)|boiler (?:is )?(?:out|down|broken|dead"
+                   r"|(?<!water )heater (?:is )?(?:not working|broke|broken|died|out)|boiler (?:is )?(?:out|down|broken|dead"
                    r"|not working)|no (?:heat|warm air)")),
     ("no_cooling", rx(r"(?:ac|air conditioning|air conditioner|a c|cooling|central air) (?:it |that )?(?:is |has |"
                       r"just )?(?:out|"

@@ -361,10 +361,12 @@ customer homeowner tenant landlord owner manager calling regarding concerning
 right wrong correct fine perfect gonna going done fixed stuck cold hot
 afraid glad happy sad worried scared here there
 got get gets said say says put wrote written typed heard misspelled messed mixed took spelt incorrect mistake
+instead ask asking tell never mind nevermind forget
 """.split())
 _STRONG_NAME_ANCHOR = lazy(r"(?<!\S)(?:my (?:full )?name is|my names|name is|the name is|name s|call me"
                            r"|you can call me|my (?:first|1st) name is|(?:first|1st) name is|(?:first|1st) name"
-                           r"|under (?:my |the |our )?(?:[a-z]+ )?name(?: of| is)?|under the name(?: of)?)(?!\S)")
+                           r"|under (?:my |the |our )?(?:[a-z]+ )?name(?: of| is)?|under the name(?: of)?"
+                           r"|ask for|asking for)(?!\S)")
 _FIRST_NAME_ANCHOR = lazy(r"(?<!\S)(?:first|1st) name(?: is)?(?!\S)")
 _WEAK_NAME_ANCHOR = lazy(r"(?<!\S)(?:this is|it is|i am|speaking with|you are speaking with|you are talking to"
                          r"|you are talking with)(?!\S)")

@@ -158,6 +158,7 @@ class Mention:
     bare_weekday: int | None = None      # a weekday said alone ("Monday"): excluded, it means every Monday
     open_end: bool = False               # "any time after the 15th": from ``first`` on, no last day
     weeks_out: bool = False              # "in two weeks": a weekday said with it falls in that week
+    month_named: bool = False            # "in April": a weekday said with it is every such day of it
 
 
 @dataclass(slots=True)
@@ -250,6 +251,11 @@ _WEEKEND = rx(r"(?:(?P<which>this|next|the|on the|over the|this coming|coming) )
 _WEEKDAYS_ONLY = rx(r"(?:on |any |during the )?(?:a )?weekdays?|during the week|monday (?:to|through|thru) friday")
 _MONTH_REL = rx(r"(?:(?P<mod>end of|the end of|later|early|beginning of|the beginning of) )?"
                 r"(?P<which>this|next|the) month")
+# A month by name needs a word before it ("in April", "early May"): "may" and "march" are verbs too.
+_MONTHS = r"(?:january|february|march|april|may|june|july|august|september|october|november|december)"
+_NAMED_MONTH = rx(r"(?:(?:in|during|sometime in|some time in|for) )?(?P<mod>early|late|mid|middle of|end of|the end of"
+                  r"|beginning of|the beginning of|start of|the start of) (?P<mon>" + _MONTHS + r")"
+                  r"|(?:in|during|sometime in|some time in|for) (?P<mon2>" + _MONTHS + r")")
 _WD_NEXT_WEEK = rx(r"next week(?: on)? (?P<wd>" + _WD + r")|(?P<wd2>" + _WD + r")(?: of)? next week"
                    r"|(?P<wd3>" + _WD + r") after next|(?P<wd4>" + _WD + r") (?:of )?this week")
 _WEEK_FROM_DAY = rx(r"(?:a|1|one) week from (?:this |next |on )?(?P<wd>" + _WD + r")")
@@ -652,6 +658,26 @@ def _calendar_mentions(scan: _Scan, ctx: Context, add, days) -> None:
             day = _next_day_of_month(today, number)
         if day is not None:
             add((i, j), **days(day), day_named=True)
+    for match, i, j in scan.find(_NAMED_MONTH):  # "sometime in April", "early May" (after its dates are read)
+        span = _named_month(today, MONTHS[match.group("mon") or match.group("mon2")], match.group("mod"))
+        if span is not None:
+            add((i, j), **days(*span), month_named=True)
+
+
+def _named_month(today: date, month: int, modifier: str | None) -> tuple[date, date] | None:
+    """The days of the next ``month`` (this one from today), or of its early, middle or late part."""
+    year = today.year if month >= today.month else today.year + 1
+    first = date(year, month, 1)
+    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    modifier = (modifier or "").replace("the ", "")
+    if modifier in ("early", "beginning of", "start of"):
+        last = first + timedelta(days=9)
+    elif modifier in ("mid", "middle of"):
+        first, last = first + timedelta(days=9), first + timedelta(days=19)
+    elif modifier in ("late", "end of"):
+        first = last - timedelta(days=9)
+    first = max(first, today)
+    return (first, last) if last >= first else None
 
 
 def _clock_mentions(scan: _Scan, ctx: Context, add) -> None:
@@ -1094,19 +1120,24 @@ def parse_times(words: list[str], ctx: Context,
 
 def _weekdays_in_the_week_out(clauses: list[Clause]) -> None:
     """ "In two weeks, a Tuesday or Thursday": the weekdays fall in the week two weeks out (not this week's or
-    next week's), and the week out is said by them rather than offered beside them as a day of its own."""
-    anchor: date | None = None
+    next week's), and the week out is said by them rather than offered beside them as a day of its own; "in
+    April, a Tuesday": any Tuesday of April."""
+    anchor: Mention | None = None
     for clause in clauses:
         if clause.negated:
             continue
-        out = [m for m in clause.mentions if m.weeks_out and m.first is not None]
+        out = [m for m in clause.mentions if (m.weeks_out or m.month_named) and m.first is not None]
         if out:
-            anchor = out[-1].first
+            anchor = out[-1]
         bare = [m for m in clause.mentions if m.bare_weekday is not None and not m.borrowed]
         if anchor is None or not bare:
             continue
         for mention in bare:
-            mention.first = mention.last = _monday(anchor) + timedelta(days=mention.bare_weekday)
+            if anchor.month_named:  # "in April, on a Tuesday": the Tuesdays of April
+                mention.first, mention.last = anchor.first, anchor.last
+                mention.weekdays = frozenset({mention.bare_weekday})
+            else:
+                mention.first = mention.last = _monday(anchor.first) + timedelta(days=mention.bare_weekday)
             mention.bare_weekday = None
         if out:
             clause.marker = min(m.start for m in out)  # the phrase still reads "in two weeks on a Tuesday"

@@ -105,7 +105,9 @@ TOPICS: dict[str, Topic] = {
                        "no hot water, not getting hot water, hot water runs out, hot water ran out, lukewarm water, "
                        "water is not hot, water isn't hot, only cold water, lukewarm, only gets lukewarm, not hot enough, "
                        "water is not hot enough, hot water doesn't last, banging noise, making a banging noise, "
-                       "popping noise, rumbling, tank is leaking, pilot light keeps going out"),
+                       "popping noise, rumbling, tank is leaking, pilot light keeps going out, not heating, "
+                       "isn't heating, stopped heating, won't heat, doesn't heat, not heating the "
+                       "water"),
     "sewer": _t("plumbing", "a sewer line",
                 "sewer, sewer line, sewer main, main line, main drain, septic, septic tank, cleanout, lateral",
                 "sewer backup, sewage, sewer smell, smells like sewage, smells like sewer, tree roots, roots in the "

@@ -755,3 +755,38 @@ def test_an_answer_to_the_emergency_time_never_changes_the_work(world, answer):
     service = w.state.details.event_type
     lines = w.say(answer)
     assert w.state.details.event_type == service and not any(line.startswith("Okay,") for line in lines)
+
+
+def test_a_wrong_number_is_let_go_politely(world):
+    w = world()
+    assert w.say("oh sorry, wrong number") == ["Thanks for calling Lakeshore Plumbing & Heating. Goodbye."]
+    assert w.step.then == Hangup() and not w.of(TakeMessage)
+
+
+@pytest.mark.parametrize("question", ["hello? is this a real person?", "am I talking to a robot"])
+def test_asking_whether_it_is_a_person_is_answered_and_the_call_goes_on(world, question):
+    w = world(office_open=False)
+    lines = w.say(question)
+    assert lines == ["I'm the virtual receptionist for Lakeshore Plumbing & Heating. I can book a visit, or take "
+                     "a message for the office.", "How can I help you today?"]
+    assert w.say("my drain is clogged") == ["What's the address where you need us?"] and not w.of(TakeMessage)
+
+
+def test_an_emergency_caller_who_says_tomorrow_gets_a_daytime_visit(world):
+    w = world()
+    w.say("a pipe burst and water is everywhere")
+    w.say("2400 north lincoln avenue 60614")
+    w.say("maria gonzalez")
+    w.say("yes")
+    w.say("tomorrow")
+    assert w.state.offered_starts and all(7 <= _local(w, s).hour < 20 for s in w.state.offered_starts)
+
+
+def test_a_wish_the_receptionist_cannot_say_back_is_not_repeated(world):
+    w = world()
+    w.say("my bathtub drains really slow")
+    w.say("2400 north lincoln avenue 60614")
+    w.say("maria gonzalez")
+    w.say("yes")
+    lines = w.say("whenever the tenant's home, he said after 5 pm")
+    assert lines[0] == "I don't have anything at the times you mentioned."

@@ -62,3 +62,14 @@ def test_a_name_spelled_or_put_right_when_asked(understand, text, name):
 def test_a_whole_name_said_around_its_spelling_or_in_parts_when_asked(understand, text, name):
     u = understand(text, expecting="name")
     assert (u.name, u.name_part) == (name, None), u
+
+
+@pytest.mark.parametrize("text, name", [
+    ("rosie's diner, ask for carla", "Carla"),
+    ("tell them to ask for jake", "Jake"),
+    ("no call me instead, it's 312 555 0199", None),
+    ("oh ok never mind", None),
+    ("I'm asking for a plumber", None),
+])
+def test_words_around_a_name_are_not_a_name(understand, text, name):
+    assert understand(text, expecting="name").name == name

@@ -165,3 +165,15 @@ def test_work_said_not_to_be_wanted_names_no_service(understand, text):
 @pytest.mark.parametrize("text", ["my sink is stopped up again", "the basement drain is backed up"])
 def test_a_verb_and_its_particle_in_their_own_order_still_name_the_drain(understand, text):
     assert understand(text, expecting="need").event_type == "drain-cleaning"
+
+
+@pytest.mark.parametrize("text", ["my water heater isn't heating", "water heater stopped heating",
+                                  "my water heater isn't working"])
+def test_a_water_heater_that_does_not_heat_is_the_water_heater_not_the_furnace(understand, text):
+    u = understand(text, expecting="need")
+    assert u.event_type == "water-heater-install" and "no_heat" not in u.emergency
+
+
+@pytest.mark.parametrize("text", ["my furnace isn't heating", "the house isn't heating up"])
+def test_a_house_that_does_not_heat_is_still_no_heat(understand, text):
+    assert understand(text, expecting="need").event_type == "no-heat"

@@ -110,3 +110,19 @@ def test_weeks_out_and_the_weekdays_said_with_them(understand, text, slots, expe
 ])
 def test_a_day_the_caller_is_busy_or_excepts_is_ruled_out(understand, text, slots, expected):
     assert _starts(understand, text, *slots) == expected
+
+
+@pytest.mark.parametrize("text, slots, expected", [
+    ("any weekday in April", ("2025-04-07 10:00", "2025-04-12 10:00", "2025-03-11 10:00"), [True, False, False]),
+    ("sometime in April, on a Tuesday", ("2025-04-08 10:00", "2025-04-09 10:00", "2025-03-11 10:00"),
+     [True, False, False]),
+    ("early May", ("2025-05-05 10:00", "2025-05-20 10:00"), [True, False]),
+    ("end of April", ("2025-04-28 10:00", "2025-04-10 10:00"), [True, False]),
+])
+def test_a_month_by_name(understand, text, slots, expected):
+    assert _starts(understand, text, *slots) == expected
+
+
+@pytest.mark.parametrize("text", ["may I ask a question", "by June"])
+def test_words_that_only_look_like_a_month_are_no_preference(understand, text):
+    assert understand(text, expecting="time").times == []
