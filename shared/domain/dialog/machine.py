@@ -61,6 +61,8 @@ _MESSAGE = re.compile(r"\b(?:leave|take) a message\b|^\W*(?:a )?message\W*$", re
 _ARE_YOU_HUMAN = re.compile(r"\b(?:is this|am i (?:talking|speaking) (?:to|with)|are you|is that) (?:a |an )?"
                             r"(?:real (?:person|human)|robot|machine|computer|recording|bot|human|person|ai|real)\b",
                             re.IGNORECASE)
+_DONT_KNOW = re.compile(r"\b(?:don'?t|do not|dont) (?:know|remember)\b|\bnot sure\b|\bno idea\b|"
+                        r"\bcan'?t remember\b|\bcan not remember\b|\bforgot\b", re.IGNORECASE)
 _WRONG_NUMBER = re.compile(r"\bwrong number\b|\bdialed the wrong\b|\bmeant to call\b", re.IGNORECASE)
 # A question about cost, asked once the job is known: answered, not taken as a request for an estimate.
 _PRICE_QUESTION = re.compile(r"\b(?:how much|what do you charge|do you charge|what (?:does|would|will) (?:it|that|"
@@ -454,9 +456,23 @@ def _absorb(state: CallState, u: Understanding, ctx: DialogContext) -> set[str]:
     if u.times and not restating and (stage in ("time", "offer", "readback") or not state.times
                                       or "time" in corrects):
         if not state.urgent or stage in ("offer", "readback"):
-            state.times = list(u.times)
+            state.times = _on_the_days_said(list(u.times), state.times) if stage in ("offer", "readback") \
+                else list(u.times)
             changed.add("time")
     return changed
+
+
+def _on_the_days_said(new: list[TimePreference], before: list[TimePreference]) -> list[TimePreference]:
+    """ "Something later in the afternoon" to Thursday's offers: a time of day alone keeps the day asked for."""
+    if any(pref.first_date or pref.weekdays or pref.start or pref.kind not in ("window", "at") for pref in new):
+        return new
+    days = [pref for pref in before if pref.kind in ("window", "at") and (pref.first_date or pref.weekdays)]
+    if len(days) != 1 or days[0].kind != "window":
+        return new
+    day = days[0]
+    kept = {"first_date": day.first_date, "last_date": day.last_date, "weekdays": day.weekdays}
+    return [pref.model_copy(update=kept) for pref in new if pref.kind == "window"] + [
+        pref for pref in before if pref.kind == "not"] or new
 
 
 def _with_known_name(known: str | None, u: Understanding) -> str | None:
@@ -729,6 +745,13 @@ def _house_number_fixed(address: str | None, text: str) -> str | None:
     return new[0] + address[old.end():]
 
 
+def _zip_unknown(turn: _Turn, ctx: DialogContext) -> Step:
+    """A caller who doesn't know the ZIP: the technicians and the service area go by it, so the office calls
+    back to finish the booking (with the street and the job in the message) instead of asking again."""
+    turn.line("No problem. Someone from the office will call you back to finish booking the visit.")
+    return _to_message(turn, ctx, "wants a visit but did not know the ZIP code of the address", auto_body=True)
+
+
 def _message(turn: _Turn, event: Heard, changed: set[str], ctx: DialogContext) -> Step:
     state = turn.state
     text = event.text.strip()
@@ -740,7 +763,9 @@ def _message(turn: _Turn, event: Heard, changed: set[str], ctx: DialogContext) -
 _STAGES = {
     "need": _need, "anything_else": _anything_else, "second_visit": _second_visit,
     "address": _field("address", "Sorry, what's the street address where you need us?"),
-    "postal_code": _field("postal_code", "Sorry, what's the five-digit ZIP code?"),
+    "postal_code": lambda turn, event, changed, ctx: (
+        _zip_unknown(turn, ctx) if not changed and _DONT_KNOW.search(event.text)
+        else _field("postal_code", "Sorry, what's the five-digit ZIP code?")(turn, event, changed, ctx)),
     "name": _field("name", "Sorry, could I get your name?"),
     "phone": _field("phone", "Sorry, what's the best number to reach you, with the area code?"),
     "email": _field("email", "Sorry, what's your e-mail address? You can spell it out."),

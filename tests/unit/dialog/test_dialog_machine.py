@@ -790,3 +790,20 @@ def test_a_wish_the_receptionist_cannot_say_back_is_not_repeated(world):
     w.say("yes")
     lines = w.say("whenever the tenant's home, he said after 5 pm")
     assert lines[0] == "I don't have anything at the times you mentioned."
+
+
+def test_a_time_of_day_said_to_the_offers_keeps_the_day_asked_for(world):
+    w = world()
+    _to_offers(w, when="thursday")
+    w.say("neither, I'd need something later in the afternoon")
+    assert w.state.offered_starts and all(_local(w, s).weekday() == 3 and _local(w, s).hour >= 12
+                                          for s in w.state.offered_starts)
+
+
+def test_a_caller_who_does_not_know_the_zip_is_called_back_not_asked_again(world):
+    w = world()
+    w.say("my toilet is clogged")
+    assert w.say("5433 north kenmore") == ["And what's the ZIP code there?"]
+    lines = w.say("gosh I don't know the zip, it's in edgewater")
+    assert lines[0] == "No problem. Someone from the office will call you back to finish booking the visit."
+    assert w.state.mode == "message"
