@@ -66,8 +66,9 @@ _DONT_KNOW = re.compile(r"\b(?:don'?t|do not|dont) (?:know|remember)\b|\bnot sur
 _WRONG_NUMBER = re.compile(r"\bwrong number\b|\bdialed the wrong\b|\bmeant to call\b", re.IGNORECASE)
 # A question about cost, asked once the job is known: answered, not taken as a request for an estimate.
 _PRICE_QUESTION = re.compile(r"\b(?:how much|what do you charge|do you charge|what (?:does|would|will) (?:it|that|"
-                             r"this|a visit) cost|(?:it|that|this) (?:is )?(?:going to|gonna) cost|what is the (?:cost|price|rate|charge|fee)|(?:service|trip|call "
-                             r"out|callout|diagnostic) (?:fee|charge)|is there a (?:fee|charge)|prices?|pricing|rates?)\b")
+                             r"this|a visit) cost|(?:it|that|this) (?:is )?(?:going to|gonna) cost"
+                             r"|what is the (?:cost|price|rate|charge|fee)|(?:service|trip|call out|callout|diagnostic)"
+                             r" (?:fee|charge)|is there a (?:fee|charge)|prices?|pricing|rates?)\b")
 PRICE_ANSWER = ("I'm not able to quote prices over the phone, but the technician can go over the cost with you "
                 "before any work begins.")
 _TAKE_BACK = re.compile(r"\b(?:not an?|isn'?t an?|forget|really|instead|rather)\b", re.IGNORECASE)

@@ -84,8 +84,8 @@ def chosen_offer(offers: Sequence[Offer], u) -> Offer | None:
 
 
 def more_wanted(phrase: str) -> str | None:
-    """What a caller who turned the offers down (in ``phrase``, their words) asked for instead: "later", "earlier", "day" (another day),
-    "other" (other times, same wishes), or None ("neither": ask them)."""
+    """What a caller who turned the offers down (in ``phrase``, their words) asked for instead: "later",
+    "earlier", "day" (another day), "other" (other times, same wishes), or None ("neither": ask them)."""
     words = set(re.findall(r"[a-z]+", phrase.lower()))
     if "later" in words or "too" in words and words & {"early", "soon"}:
         return "later"
@@ -104,7 +104,8 @@ def beyond_offers(times: Sequence[TimePreference], more: str, offered: Sequence[
     about the times just ``offered`` (which the caller has passed on either way).
 
     "later" is later on the day of the last offer; "earlier" before the first; "day" any day but the
-    offered ones, at the time of day asked for ("Thursday afternoon" -> another afternoon); "other" the same wishes (the offered times are excluded by the caller's passing).
+    offered ones, at the time of day asked for ("Thursday afternoon" -> another afternoon); "other" the same
+    wishes (the offered times are excluded by the caller's passing).
     Exclusions said before ("not Monday") always stay.
     """
     nots = [pref for pref in times if pref.kind == "not"]
@@ -120,9 +121,9 @@ def beyond_offers(times: Sequence[TimePreference], more: str, offered: Sequence[
     if more == "earlier":
         return nots + [TimePreference(kind="window", phrase="earlier", start=now, end=min(offered))]
     days = sorted({start.astimezone(tz).date() for start in offered})
-    return nots + (time_of_day(times) or []) + [TimePreference(kind="not", phrase="those days", first_date=day, last_date=day,
-                                  start=_midnight(day, tz),
-                                  end=_midnight(day + timedelta(days=1), tz)) for day in days]
+    others = [TimePreference(kind="not", phrase="those days", first_date=day, last_date=day,
+                             start=_midnight(day, tz), end=_midnight(day + timedelta(days=1), tz)) for day in days]
+    return nots + (time_of_day(times) or []) + others
 
 
 def _midnight(day: date, tz) -> datetime:

@@ -11,5 +11,6 @@ from shared.domain.understanding.preferences import Constraints, accepts, constr
 from shared.domain.understanding.schema import (Choice, CorrectableField, DayPart, EmergencySignal, Expecting,
                                                 Intent, TimePreference, Understanding, Weekday, YesNo)
 
-__all__ = ["choose_service", "Choice", "Constraints", "constraints", "CorrectableField", "DayPart", "EmergencySignal", "Expecting", "Intent", "TimePreference",
-           "Understanding", "Weekday", "YesNo", "accepts", "names_work", "parse", "search_window", "service_catalog", "warm_up"]
+__all__ = ["choose_service", "Choice", "Constraints", "constraints", "CorrectableField", "DayPart", "EmergencySignal",
+           "Expecting", "Intent", "TimePreference", "Understanding", "Weekday", "YesNo", "accepts", "names_work",
+           "parse", "search_window", "service_catalog", "warm_up"]

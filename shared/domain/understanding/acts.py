@@ -209,8 +209,8 @@ _SIGNALS = (
                    r"|heat (?:is )?not (?:coming on|working|turning on)|heat (?:stopped|died|quit)"
                    r"|furnace (?:is |has |just )?(?:out|died|dead|broke|broken|not working|stopped|quit|went out|"
                    r"is not working|will not (?:turn on|start|come on|kick on|light)|not turning on|blowing cold)"
-                   r"|(?<!water )heater (?:is )?(?:not working|broke|broken|died|out)|boiler (?:is )?(?:out|down|broken|dead"
-                   r"|not working)|no (?:heat|warm air)")),
+                   r"|(?<!water )heater (?:is )?(?:not working|broke|broken|died|out)"
+                   r"|boiler (?:is )?(?:out|down|broken|dead|not working)|no (?:heat|warm air)")),
     ("no_cooling", rx(r"(?:ac|air conditioning|air conditioner|a c|cooling|central air) (?:it |that )?(?:is |has |"
                       r"just )?(?:out|"
                       r"died|dead|broke|broken|not working|stopped|quit|not cooling|blowing (?:hot|warm) air)"
@@ -383,7 +383,8 @@ _FIELD_CHANGE = rx(r"(?:change|correct|fix|update|wrong|change the|that is the w
                    r"|(?:the |my )?(?P<k>street number|house number) is"
                    r"|(?:got|have|had|spelled|wrote|put down|typed|heard) (?:my |the )(?P<h>name|number|phone number"
                    r"|phone|address|street|zip code|zip|email) (?:wrong|incorrect|wrong way)")
-_FIELD_WORDS = {"street number": "address", "house number": "address", "name": "name", "number": "phone", "phone number": "phone", "phone": "phone", "address": "address",
+_FIELD_WORDS = {"street number": "address", "house number": "address", "name": "name", "number": "phone",
+                "phone number": "phone", "phone": "phone", "address": "address",
                 "street": "address", "zip code": "postal_code", "zip": "postal_code", "postal code": "postal_code",
                 "email": "email", "e mail": "email", "time": "time", "day": "time", "date": "time",
                 "service": "service"}

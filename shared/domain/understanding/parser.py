@@ -89,7 +89,8 @@ def parse(text: str, *, now: datetime, time_zone: str, expecting: Expecting | No
     catalog = services.catalog_of(event_types)
     signals = acts.emergency_signals(ntext)
     severe = bool(set(signals) & SEVERE_SIGNALS)
-    service = reading.first(lambda w, _: services.match_service(w, catalog, emergency=severe))
+    unnamed = _Reading(_without_name(nums, name), reading.tail)  # "this is Tim Price" asks for no estimate
+    service = unnamed.first(lambda w, _: services.match_service(w, catalog, emergency=severe))
     answer = _final_answer(ntext, reading)
     picked = choice[0] if choice else None
     if picked is not None and picked.kind == "none" and answer is None:
@@ -102,7 +103,7 @@ def parse(text: str, *, now: datetime, time_zone: str, expecting: Expecting | No
         "time": bool(prefs), "choice": picked is not None and picked.kind != "none",
     }
     corrects = _corrections(ntext, nums, answer, found_fields, expecting)
-    intent = _intent(ntext, expecting=expecting, answer=answer, picked=picked, signals=signals,
+    intent = _intent(" ".join(unnamed.nums), expecting=expecting, answer=answer, picked=picked, signals=signals,
                      corrects=corrects, found=found_fields, use_caller_id=use_caller_id, has_offers=bool(offered),
                      estimate=bool(service and service.estimate))
     partial = _partial_digits(reading, expecting, phone, postal, use_caller_id)
@@ -144,6 +145,15 @@ def service_catalog(source: Any) -> services.Catalog:
     """What :func:`parse` matches needs against, from a ``BusinessConfig`` (preferred: it brings the business's
     vocabulary and the work it does not offer) or its ``EventType`` objects (built-in vocabulary only)."""
     return services.catalog_of(source)
+
+
+def _without_name(nums: list[str], name: str | None) -> list[str]:
+    """The words with the caller's name (its last occurrence) masked, so a name never names a service."""
+    said = name.lower().split() if name else []
+    for i in range(len(nums) - len(said), -1, -1) if said else ():
+        if nums[i:i + len(said)] == said:
+            return nums[:i] + ["_"] * len(said) + nums[i + len(said):]
+    return nums
 
 
 class _Reading:

@@ -807,3 +807,11 @@ def test_a_caller_who_does_not_know_the_zip_is_called_back_not_asked_again(world
     lines = w.say("gosh I don't know the zip, it's in edgewater")
     assert lines[0] == "No problem. Someone from the office will call you back to finish booking the visit."
     assert w.state.mode == "message"
+
+
+def test_a_caller_named_price_after_work_we_do_not_offer_still_leaves_a_message(world):
+    w = world()
+    w.say("i need an electrician to put in a new outlet in the garage")
+    lines = w.say("this is joseph price")
+    assert not any("we can do that" in line for line in lines) and w.state.mode == "message"
+    assert w.state.details.name == "Joseph Price"

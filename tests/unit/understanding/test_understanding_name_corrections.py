@@ -73,3 +73,9 @@ def test_a_whole_name_said_around_its_spelling_or_in_parts_when_asked(understand
 ])
 def test_words_around_a_name_are_not_a_name(understand, text, name):
     assert understand(text, expecting="name").name == name
+
+
+@pytest.mark.parametrize("text", ["this is joseph price", "my name is tim price", "it's ann quote"])
+def test_a_surname_that_is_also_a_word_names_no_service(understand, text):
+    u = understand(text, expecting="name")
+    assert u.name and u.event_type is None and u.intent != "question"
