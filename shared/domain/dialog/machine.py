@@ -481,7 +481,33 @@ def _with_known_name(known: str | None, u: Understanding) -> str | None:
     if not (u.name and u.name_part and known and len(known.split()) >= 2):
         return u.name
     parts = known.split()
-    return " ".join(parts[:-1] + [u.name]) if u.name_part == "last" else " ".join([u.name] + parts[1:])
+    part = u.name_part
+    if _likeness(u.name, parts[0]) > _likeness(u.name, parts[-1]) + 0.2:
+        part = "first"  # "no, it's John, J O H N" to "Jon Smith": the first name was spelled
+    elif _likeness(u.name, parts[-1]) > _likeness(u.name, parts[0]) + 0.2:
+        part = "last"
+    return " ".join(parts[:-1] + [u.name]) if part == "last" else " ".join([u.name] + parts[1:])
+
+
+def _likeness(a: str, b: str) -> float:
+    from difflib import SequenceMatcher
+    return SequenceMatcher(None, a.lower(), b.lower()).ratio()
+
+
+_NOT_THAT_NAME = re.compile(r"(?:it'?s |its |it is )?([a-z'-]{2,})(?: with an? [a-z])?,? not ([a-z'-]{2,})\b",
+                            re.IGNORECASE)
+
+
+def _name_put_right(known: str | None, text: str) -> str | None:
+    """ "It's John with an H, not Jon": the known name with the word after "not" replaced."""
+    match = _NOT_THAT_NAME.search(text)
+    if not known or match is None:
+        return None
+    right, wrong = match.group(1), match.group(2).lower()
+    parts = known.split()
+    if wrong not in [p.lower() for p in parts] or right.lower() == wrong:
+        return None
+    return " ".join(right.capitalize() if p.lower() == wrong else p for p in parts)
 
 
 def _apply_changes(turn: _Turn, changed: set[str], ctx: DialogContext) -> Step | None:
@@ -723,9 +749,15 @@ def _fix_named_detail(turn: _Turn, event: Heard, changed: set[str], ctx: DialogC
     asking for it -- instead of taking the "no" as a "no" to the time."""
     state, u = turn.state, event.understanding
     wrong = [field for field in u.corrects if field in _FIX_PROMPTS and field not in changed]
+    if not wrong and not changed and _name_put_right(state.details.name, event.text):
+        wrong = ["name"]
     if not wrong or changed:
         return None
     hold = state.hold
+    if wrong[0] == "name" and (fixed := _name_put_right(state.details.name, event.text)):
+        state.details.name = fixed
+        turn.line("Thanks, I'll update that.")
+        return _place_hold(turn, Offer(start=hold.start, end=hold.end), ctx)
     if wrong[0] == "address" and (fixed := _house_number_fixed(state.details.address, event.text)):
         state.details.address = fixed
         turn.line("Thanks, I'll update that.")
