@@ -23,6 +23,7 @@ Pure, like the rest of the machine; the voice service's action runner does the I
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from shared.domain.dialog import machine as m
 from shared.domain.dialog.model import (BookingsFound, Change, ChangeBooking, ChangeUpdate, DialogContext,
@@ -57,11 +58,13 @@ def spoken_reference(text: str) -> str | None:
 
 # ---------------------------------------------------------------- entry
 
-def begin(turn: m._Turn, intent: str, ctx: DialogContext) -> Step:
-    """The caller asked about an existing booking: look for theirs (caller id first)."""
+def begin(turn: m._Turn, intent: str, ctx: DialogContext, times: Sequence[TimePreference] = ()) -> Step:
+    """The caller asked about an existing booking: look for theirs (caller id first). ``times``: what they said
+    about when, kept for a move ("can we do this afternoon instead?")."""
     state = turn.state
     m._release(turn)
     state.offers = []
+    state.times = list(times) if intent == "reschedule" else []
     state.mode = "change"
     previous = state.change
     state.change = Change(intent=intent, done=previous.done if previous else [])
@@ -156,6 +159,11 @@ def _next(turn: m._Turn, ctx: DialogContext) -> Step:
     if change.intent == "cancel":
         return turn.ask("change_confirm", f"Cancel your {_service(booking, ctx)} {m._on(_when(booking, ctx))}?")
     if change.new_start is None:
+        # what was said about the new time when asking to move ("this afternoon instead"), less the words that
+        # only described the visit as booked ("my plumber coming Tuesday")
+        state.times = [p for p in state.times if p.kind == "not" or not accepts([p], booking.start, ctx.time_zone)]
+        if any(p.kind in ("at", "window", "asap") for p in state.times):
+            return _find(turn)
         state.times = []
         return turn.ask("change_time", "When would you like to move it to?")
     return _confirm_move(turn, ctx)
@@ -179,6 +187,11 @@ def _after(turn: m._Turn, ctx: DialogContext) -> Step:
 
 # ---------------------------------------------------------------- what the caller said
 
+_KEEP_IT = re.compile(r"\b(?:leave it|keep it|keep the (?:original|old|same|one I have)|as it is|as is|never ?mind"
+                      r"|forget it|don'?t (?:move|change|cancel) it|do not (?:move|change|cancel) it|leave the "
+                      r"appointment)\b", re.IGNORECASE)
+
+
 def heard(turn: m._Turn, event: Heard, ctx: DialogContext) -> Step:
     state, u, change = turn.state, event.understanding, turn.state.change
     if u.intent in ("cancel", "reschedule", "status") and u.intent != change.intent \
@@ -187,6 +200,10 @@ def heard(turn: m._Turn, event: Heard, ctx: DialogContext) -> Step:
         change.new_start = None
         if change.chosen is not None:
             return _next(turn, ctx)
+    if state.stage in ("change_confirm", "change_time", "change_offer") and _KEEP_IT.search(event.text):
+        state.offers = []
+        turn.line("Okay, your appointment stays as it is.")  # "never mind, leave it where it is"
+        return _after(turn, ctx)
     handler = {"change_lookup": _heard_lookup, "change_which": _heard_which, "change_verify": _heard_zip,
                "change_confirm": _heard_confirm, "change_time": _heard_time,
                "change_offer": _heard_offer}.get(state.stage)

@@ -232,7 +232,7 @@ def _heard(turn: _Turn, event: Heard, ctx: DialogContext) -> Step:
         return _to_a_person(turn, ctx, "asked to speak with someone")
     if u.intent in ("cancel", "reschedule", "status") and state.stage in ("need", "anything_else") \
             and state.mode != "message":
-        return _changes().begin(turn, u.intent, ctx)
+        return _changes().begin(turn, u.intent, ctx, times=u.times)
     if u.intent == "repeat":
         return turn.ask(state.stage, state.prompt or "How can I help you today?")
     if u.intent == "wait":

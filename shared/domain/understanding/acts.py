@@ -142,6 +142,14 @@ _STATUS = rx(r"when(?: is| are)? (?:my|our|the) (?:appointment|visit|booking|ser
              r"|what time (?:my|our|the) (?:technician|tech|plumber|electrician|guy|appointment|visit|crew)"
              r"|what time (?:is|are|will) (?:my|our|the) (?:technician|tech|plumber|electrician|guy|crew)"
              r" (?:coming|arriving|getting here|be here|showing up)")
+# A visit already booked, and a change asked of it: together they are a move, whatever words are used.
+_EXISTING_VISIT = rx(r"(?:i|we) (?:have|got|have got|ve got) (?:a |an |the |my |someone |somebody )?(?:[a-z]+ )?"
+                     r"(?:plumber|technician|tech|guy|someone|somebody|appointment|visit|service call)"
+                     r"(?: [a-z0-9:]+){0,4} (?:coming|scheduled|booked|set up)"
+                     r"|(?:my|our) (?:appointment|visit|booking|service call)|(?:my|our|the) (?:plumber|technician|tech"
+                     r"|guy) (?:is )?coming|(?:can|could) the guy come")
+_MOVE_IT = rx(r"(?:move|push|change|switch|shift|bump|make|reschedule) (?:it|that|this|him|her|them)"
+              r"|instead|earlier|later|come earlier|come later|different (?:time|day)|same time")
 _BOOK = rx(r"book|booking|schedule|scheduling|appointment|set up|setup|come (?:out|by|over|take a look|look|fix"
            r"|and)|send (?:someone|somebody|a tech|a technician|a plumber|out|over)|need (?:a|an|someone|somebody"
            r"|help|service|a plumber|to get)|get (?:someone|somebody|a plumber|a tech)|have (?:someone|somebody)"
@@ -173,6 +181,8 @@ def intent_cues(text: str) -> set[str]:
                           ("status", _STATUS), ("book", _BOOK), ("wait", _WAIT), ("goodbye", _GOODBYE)):
         if pattern.search(text):
             cues.add(name)
+    if _EXISTING_VISIT.search(text) and _MOVE_IT.search(text):
+        cues.add("reschedule")  # "I've got a plumber coming tomorrow, can we push it back an hour?"
     if _QUESTION_TOPIC.search(text):
         cues.add("question")
     elif _QUESTION_START.search(text):
@@ -299,7 +309,8 @@ def pick_offered(text: str, mentions: list[Mention], offered_local: list[datetim
             if offered_local and index >= count:
                 continue
         return Picked("ordinal", index, match.group(0).strip())
-    by_time = _pick_by_time(mentions, offered_local, tz)
+    refused = text.split()[:1] in (["no"], ["nope"], ["nah"]) or any(m.negated for m in mentions)
+    by_time = None if refused else _pick_by_time(mentions, offered_local, tz)  # "9:30 is no good", "no, I leave at 7:30"
     if by_time is not None and (in_choice or offered_local):
         return by_time
     for match in _CHOICE_RELATIVE.finditer(text):

@@ -247,7 +247,8 @@ _WEEK = rx(r"(?:(?P<mod>early|earlier|late|later|beginning of|start of|middle of
            r"the beginning of|the start of|the middle of|first part of|the 1st part of|latter part of) )?"
            r"(?:(?:in|during|on|for) )?(?P<which>this|next|the following|the|coming|the coming) week(?!end)"
            r"|(?P<later>later|sometime later|earlier) (?:this|in the) week")
-_WEEKEND = rx(r"(?:(?P<which>this|next|the|on the|over the|this coming|coming) )?(?P<plural>weekends?)")
+_WEEKEND = rx(r"(?:(?P<which>this|next|the|on the|over the|this coming|coming) )?(?P<plural>weekends?)"
+              r"(?P<after_next> after next)?")
 _WEEKDAYS_ONLY = rx(r"(?:on |any |during the )?(?:a )?weekdays?|during the week|monday (?:to|through|thru) friday")
 _MONTH_REL = rx(r"(?:(?P<mod>end of|the end of|later|early|beginning of|the beginning of) )?"
                 r"(?P<which>this|next|the) month")
@@ -297,6 +298,8 @@ _AT = rx(r"(?:(?P<prep>at|around|about|say|how about|what about|maybe|is|for|lik
 _NEG_BEFORE = rx(r"not|except(?: for)?|but not|other than|anything but|apart from|excluding|can not do|can not make"
                  r"|(?:i|we) (?:work|have work|am working|are working|am at work|are at work|have to work)(?: on)?"
                  r"|i am (?:gone|away|out of town|not home)(?: on)?|(?:i|we) (?:have|got) (?:plans|something)(?: on)?"
+                 r"|(?:i|we) (?:have|got|have got) (?:a|an|my|the) (?:[a-z]+ )?(?:appointment|meeting|dentist"
+                 r"|doctor|class|shift|interview|flight)(?: appointment)?(?: on| at)?"
                  r"(?: it)?|can not|could not|will not be able to do|unable to do|i am busy|busy|i am not available"
                  r"|not available|unavailable|avoid|no")
 _NEG_AFTER = rx(r"(?:is |are |that )?(?:does not|do not|will not|would not|is not going to|are not going to"
@@ -400,6 +403,7 @@ def _part_bounds(part: str, modifier: str | None) -> tuple[time, time | None]:
 
 def find_mentions(words: list[str], ctx: Context) -> tuple[list[Mention], _Scan]:
     """Every time-related mention in ``words`` (numeric view), in order of appearance."""
+    words = [_without_ish(word) for word in words]  # "noonish", "fiveish": about then
     scan = _Scan(words)
     for span in history_spans(words):  # "since this morning", "for two days": not when to come
         scan.consume(*span)
@@ -507,6 +511,11 @@ def _said_together(before: Mention, after: Mention, words: list[str]) -> bool:
     return all(word in _JOINING for word in words[before.end:after.start]) and after.start - before.end <= 2
 
 
+def _without_ish(word: str) -> str:
+    stem = word[:-3] if word.endswith("ish") and len(word) > 3 else word
+    return stem if stem != word and (stem in ("noon", "midday") or stem.isdigit() or ":" in stem) else word
+
+
 _OPEN_LAST = date(9000, 1, 1)  # the last day of an open-ended range ("after the 15th"); never reaches a preference
 _FROM_ON = (("no", "earlier", "than"), ("not", "before"), ("starting", "from"), ("starting",), ("from",),
             ("beginning",), ("as", "of"), ("sometime", "after"), ("any", "time", "after"), ("anytime", "after"),
@@ -595,6 +604,8 @@ def _week_mentions(scan: _Scan, today: date, add, days) -> None:
         saturday = monday + timedelta(days=5)
         if match.group("which") == "next":
             saturday += timedelta(days=7)
+        if match.group("after_next"):  # "the weekend after next"
+            saturday += timedelta(days=7 if saturday >= today else 14)
         first = max(saturday, today)
         add((i, j), **days(first, saturday + timedelta(days=1)))
     for match, i, j in scan.find(_MONTH_REL):
@@ -825,7 +836,9 @@ def group_clauses(mentions: list[Mention], scan: _Scan) -> list[Clause]:
         separated = any(words[k] in _SEPARATORS for k in range(previous_end, mention.start)) or any(
             previous is not None and i == previous_end and j <= mention.start for i, j in neg_after) or (
             # "any day but Monday, I'm off in the afternoons": a new sentence ends what was excluded
-            current.negated and any(words[k] in _SUBJECTS for k in range(previous_end, mention.start)))
+            # and "I work nights so afternoons are best" (but "so any time after that" stays with what it follows)
+            current.negated and any(words[k] in _SUBJECTS or words[k] == "so" and not mention.any
+                                    for k in range(previous_end, mention.start)))
         marker = _negation_before(masked, neg_before, mention.start, previous_end)
         if marker is not None and previous is not None and any(i == previous_end <= marker for i, _ in neg_after) \
                 and mention.end < len(words) and words[mention.end] in _WELCOMED:
@@ -1115,7 +1128,30 @@ def parse_times(words: list[str], ctx: Context,
         for mention in clause.mentions:
             mention.negated = clause.negated
     distribute(clauses)
-    return preferences(clauses, words, ctx), mentions, scan
+    return _bounds_on_the_days(preferences(clauses, words, ctx), words), mentions, scan
+
+
+def _bounds_on_the_days(prefs: list[TimePreference], words: list[str]) -> list[TimePreference]:
+    """ "Next week but not Monday, and not before ten": a bare bound said beside days narrows them (it was an
+    alternative of its own, any day after ten, so today at 11 was offered). "Thursday or after 3" stays two."""
+    if "or" in words:
+        return prefs
+    dated = [p for p in prefs if p.kind == "window" and (p.first_date or p.weekdays)]
+    bounds = [p for p in prefs if p.kind == "window" and (p.after or p.before)
+              and not (p.first_date or p.weekdays or p.day_part or p.last_date)]
+    if not dated or not bounds:
+        return prefs
+    after = max((b.after for b in bounds if b.after), default=None)
+    before = min((b.before for b in bounds if b.before), default=None)
+    narrowed = []
+    for pref in dated:
+        lo = max(filter(None, (pref.after, after)), default=None)
+        hi = min(filter(None, (pref.before, before)), default=None)
+        if lo and hi and lo >= hi:
+            return prefs
+        narrowed.append(pref.model_copy(update={"after": lo, "before": hi,
+                                                "phrase": f"{pref.phrase} {' '.join(b.phrase for b in bounds)}"}))
+    return [p for p in prefs if p not in dated and p not in bounds] + narrowed
 
 
 def _weekdays_in_the_week_out(clauses: list[Clause]) -> None:

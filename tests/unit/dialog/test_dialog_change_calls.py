@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from dialog_world import TUESDAY_9AM, World
+from dialog_world import CHICAGO, TUESDAY_9AM, World
 from shared.domain.dialog import (BookingsFound, ChangeBooking, ChangeUpdate, FindBookings, FindSlots, FoundBooking,
                                   JoinWaitlist, LockSelfService, TakeMessage, WaitlistJoined, zip_digest)
 from shared.domain.dialog.changes import spoken_reference
@@ -234,3 +234,26 @@ def test_a_gas_smell_while_a_booking_is_looked_up_goes_to_the_emergency(office):
     call.say("maria gonzalez")
     lines = call.say("yes")
     assert any(line.startswith("The earliest I can get a technician there is") for line in lines)
+
+
+def test_the_new_time_said_when_asking_to_move_is_searched_at_once(office):
+    call = office()  # the plumbing repair tomorrow at 10
+    assert call.say("hey I have a plumber coming tomorrow, can we make it Thursday instead?") == [
+        "For your security, what's the ZIP code of the address where the appointment is?"]
+    [offer] = call.say("60614")
+    assert offer.startswith("I have Thursday, March 12th at ")
+    call.say("the first one")
+    call.say("yes")
+    [move] = call.of(ChangeBooking)
+    assert move.start.astimezone(CHICAGO).weekday() == 3
+
+
+@pytest.mark.parametrize("answer", ["hmm actually no, leave it where it is", "never mind, keep the original"])
+def test_leave_it_keeps_the_appointment_as_it_is(office, answer):
+    call = office()
+    call.say("I need to reschedule")
+    call.say("60614")
+    call.say("next week sometime")
+    call.say("the first one")
+    assert call.say(answer) == ["Okay, your appointment stays as it is.", "Is there anything else I can help you with?"]
+    assert call.of(ChangeBooking) == []

@@ -216,3 +216,26 @@ def test_turning_an_offer_down_for_its_time_picks_none(understand, text):
 def test_asking_when_the_plumber_comes_is_about_a_booking_not_a_new_one(understand):
     assert understand("hi I'm calling to check what time my plumber is coming tomorrow", expecting="need").intent \
         == "status"
+
+
+@pytest.mark.parametrize("text", [
+    "hi, I've got someone coming at ten this morning, something came up, can we do this afternoon instead?",
+    "I'm calling about my appointment on Tuesday, I need to move it to later in the week",
+    "I got a plumber coming tomorrow, can we push it back an hour?",
+    "hey I have a plumber coming Tuesday, can we make it Wednesday instead, same time?",
+])
+def test_a_visit_already_booked_and_a_change_asked_of_it_is_a_move(understand, text):
+    assert understand(text, expecting="need").intent == "reschedule"
+
+
+@pytest.mark.parametrize("text", ["my sink is leaking, can someone come later today",
+                                  "I need an appointment for my toilet instead of my sink"])
+def test_a_new_job_with_timing_words_is_still_a_booking(understand, text):
+    assert understand(text, expecting="need").intent == "book"
+
+
+@pytest.mark.parametrize("text", ["9:30 is no good, I have a dentist at 9:30",
+                                  "no, I leave at 7:30, he'd need to be there before that, what about after 5:30?"])
+def test_an_offered_time_turned_down_by_its_time_is_not_picked(understand, text):
+    u = understand(text, expecting="choice", offered=("2025-03-07 07:30", "2025-03-07 09:30"))
+    assert u.choice is None or u.choice.kind == "none"

@@ -126,3 +126,15 @@ def test_a_month_by_name(understand, text, slots, expected):
 @pytest.mark.parametrize("text", ["may I ask a question", "by June"])
 def test_words_that_only_look_like_a_month_are_no_preference(understand, text):
     assert understand(text, expecting="time").times == []
+
+
+@pytest.mark.parametrize("text, slots, expected", [
+    ("next week but not Monday, and not before ten", ("2025-03-06 11:00", "2025-03-11 11:00", "2025-03-11 09:00",
+                                                      "2025-03-10 11:00"), [False, True, False, False]),
+    ("the weekend after next", ("2025-03-15 10:00", "2025-03-08 10:00"), [True, False]),
+    ("can you come at noonish tomorrow", ("2025-03-07 12:00", "2025-03-07 09:00"), [True, False]),
+    ("I work nights so afternoons are best", ("2025-03-07 14:00", "2025-03-07 09:00"), [True, False]),
+    ("I work until five so anytime after that", ("2025-03-07 17:30", "2025-03-07 14:00"), [True, False]),
+])
+def test_timing_as_callers_say_it(understand, text, slots, expected):
+    assert _starts(understand, text, *slots) == expected
