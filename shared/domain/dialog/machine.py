@@ -952,6 +952,8 @@ def _why_not(state: CallState, ctx: DialogContext) -> str:
     closed = _closed_weekdays(state, ctx)
     if asked and asked <= closed:
         days = sentence_list([DAY_NAMES[day] + "s" for day in sorted(asked)]).replace(" or ", " and ")
+        if any(host.weekly[day] for host in ctx.config.hosts for day in asked):  # others work then: not "closed"
+            return f"We don't do {with_article(service_name(_event_type(state, ctx)))} on {days}."
         return f"We're closed on {days}."
     wish = _wish(state.times)
     return f"I don't have anything {wish}." if wish else "I don't have anything open that fits."
