@@ -397,10 +397,11 @@ def test_work_we_do_not_do_is_said_plainly_and_a_message_taken(world):
 
 
 def up_to_when(w, need="my kitchen sink is leaking"):
+    """The call up to when to come: what "yes" to the callback number was answered."""
     w.say(need)
     w.say("2400 north lincoln avenue 60614")
     w.say("maria gonzalez")
-    w.say("yes")
+    return w.say("yes")
 
 
 def test_a_day_nobody_does_the_job_is_said_and_the_nearest_time_of_that_part_of_day_offered(world):
@@ -558,26 +559,17 @@ def test_more_words_about_the_same_job_are_understood_not_apologised_for(world):
 
 def test_a_caller_whose_water_went_cold_this_morning_is_asked_when_to_come_not_offered_this_morning(world):
     w = world()
-    w.say("there's no hot water since this morning")
-    w.say("2400 north lincoln avenue 60614")
-    w.say("maria gonzalez")
-    assert w.say("yes") == ["When would be a good time for us to come out?"]
+    assert up_to_when(w, "there's no hot water since this morning") == ["When would be a good time for us to come out?"]
 
 
 def test_a_faucet_that_started_dripping_saturday_night_is_not_offered_next_saturday_night(world):
     w = world()
-    w.say("the kitchen faucet started dripping saturday night")
-    w.say("2400 north lincoln avenue 60614")
-    w.say("maria gonzalez")
-    assert w.say("yes") == ["When would be a good time for us to come out?"]
+    assert up_to_when(w, "the kitchen faucet started dripping saturday night") == ["When would be a good time for us to come out?"]
     assert not w.of(FindSlots)
 
 
 def _offers_for_thursday_afternoon(w):
-    w.say("my kitchen sink is leaking")
-    w.say("2400 north lincoln avenue 60614")
-    w.say("maria gonzalez")
-    w.say("yes")
+    up_to_when(w, "my kitchen sink is leaking")
     assert w.say("thursday afternoon") == ["I have Thursday, March 12th at 12:30 PM or 2:30 PM. Which works better?"]
     return list(w.state.offered_starts)
 
@@ -679,10 +671,7 @@ def test_a_detail_said_to_be_wrong_at_the_readback_is_asked_for_and_the_time_kep
 
 
 def _to_offers(w, first="my kitchen sink is leaking", when="thursday afternoon"):
-    w.say(first)
-    w.say("2400 north lincoln avenue 60614")
-    w.say("maria gonzalez")
-    w.say("yes")
+    up_to_when(w, first)
     w.say(when)
     return list(w.state.offered_starts)
 
@@ -723,10 +712,7 @@ def test_a_street_number_put_right_at_the_readback(world):
 
 def test_an_emergency_caller_asking_for_sooner_is_told_it_is_the_earliest_not_offered_later(world):
     w = world()
-    w.say("a pipe burst and water is everywhere")
-    w.say("2400 north lincoln avenue 60614")
-    w.say("maria gonzalez")
-    [offer] = [line for line in w.say("yes") if line.startswith("The earliest")]
+    [offer] = [line for line in up_to_when(w, "a pipe burst and water is everywhere") if line.startswith("The earliest")]
     earliest = w.state.offered_starts[0]
     assert w.say("that's way too late, is there anybody sooner") == [
         "I'm sorry, that's the earliest I have. Shall I hold it for you?"]
@@ -737,10 +723,7 @@ def test_an_emergency_caller_asking_for_sooner_is_told_it_is_the_earliest_not_of
 
 def test_an_emergency_caller_asking_for_sooner_goes_to_the_on_call_technician(world):
     w = world(on_call_number=ON_CALL, now=TUESDAY_9AM + timedelta(hours=8, minutes=40))  # 17:40, the night shift soon
-    w.say("a pipe burst and water is everywhere")
-    w.say("2400 north lincoln avenue 60614")
-    w.say("maria gonzalez")
-    w.say("yes")
+    up_to_when(w, "a pipe burst and water is everywhere")
     assert w.state.offered_starts, "the earliest time is offered first"
     lines = w.say("is there anything sooner")
     assert lines[0].startswith("That's the earliest time on the schedule") and w.step.then == Transfer(ON_CALL)
@@ -749,10 +732,7 @@ def test_an_emergency_caller_asking_for_sooner_goes_to_the_on_call_technician(wo
 @pytest.mark.parametrize("answer", ["neither", "no actually yes book it"])
 def test_an_answer_to_the_emergency_time_never_changes_the_work(world, answer):
     w = world()
-    w.say("we have no heat and it's freezing")
-    w.say("2400 north lincoln avenue 60614")
-    w.say("maria gonzalez")
-    w.say("yes")
+    up_to_when(w, "we have no heat and it's freezing")
     service = w.state.details.event_type
     lines = w.say(answer)
     assert w.state.details.event_type == service and not any(line.startswith("Okay,") for line in lines)
@@ -775,20 +755,14 @@ def test_asking_whether_it_is_a_person_is_answered_and_the_call_goes_on(world, q
 
 def test_an_emergency_caller_who_says_tomorrow_gets_a_daytime_visit(world):
     w = world()
-    w.say("a pipe burst and water is everywhere")
-    w.say("2400 north lincoln avenue 60614")
-    w.say("maria gonzalez")
-    w.say("yes")
+    up_to_when(w, "a pipe burst and water is everywhere")
     w.say("tomorrow")
     assert w.state.offered_starts and all(7 <= _local(w, s).hour < 20 for s in w.state.offered_starts)
 
 
 def test_a_wish_the_receptionist_cannot_say_back_is_not_repeated(world):
     w = world()
-    w.say("my bathtub drains really slow")
-    w.say("2400 north lincoln avenue 60614")
-    w.say("maria gonzalez")
-    w.say("yes")
+    up_to_when(w, "my bathtub drains really slow")
     lines = w.say("whenever the tenant's home, he said after 5 pm")
     assert lines[0] == "I don't have anything at the times you mentioned."
 
