@@ -192,8 +192,22 @@ _KEEP_IT = re.compile(r"\b(?:leave it|keep it|keep the (?:original|old|same|one 
                       r"appointment)\b", re.IGNORECASE)
 
 
+_MOVE_INSTEAD = re.compile(r"\b(?:move|reschedule|push|different (?:time|day)|another (?:time|day)|change the "
+                           r"(?:time|day|date))\b", re.IGNORECASE)
+_TAKE_BACK_CANCEL = re.compile(r"\b(?:didn'?t mean|did not mean|by mistake|put it back|undo|un-?cancel|take (?:that|it) "
+                               r"back|shouldn'?t have cancel)", re.IGNORECASE)
+
+
+def cancelled_by_mistake(state, text: str) -> bool:
+    """ "Wait, no, I didn't mean to, can you put it back?" right after a cancel made in this call."""
+    return bool(state.change and state.change.intent == "cancel" and state.change.done
+                and _TAKE_BACK_CANCEL.search(text))
+
+
 def heard(turn: m._Turn, event: Heard, ctx: DialogContext) -> Step:
     state, u, change = turn.state, event.understanding, turn.state.change
+    if change.intent == "cancel" and state.stage == "change_confirm" and _MOVE_INSTEAD.search(event.text):
+        u = u.model_copy(update={"intent": "reschedule"})  # "actually wait, can I just move it instead?"
     if u.intent in ("cancel", "reschedule", "status") and u.intent != change.intent \
             and state.stage not in ("change_lookup", "change_verify"):
         change.intent = u.intent  # "actually, just cancel it"

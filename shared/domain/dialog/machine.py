@@ -237,6 +237,11 @@ def _heard(turn: _Turn, event: Heard, ctx: DialogContext) -> Step:
         return turn.ask(state.stage, state.prompt or "How can I help you today?")
     if u.intent == "wait":
         return turn.ask(state.stage, "Sure, take your time.", timeout=10, keep_prompt=True)
+    if state.stage == "anything_else" and _changes().cancelled_by_mistake(state, event.text):
+        turn.line("I'm sorry about that. I can't undo a cancellation myself, so I'll have the office call you right "
+                  "back to put it back.")
+        return _to_message(turn, ctx, "cancelled an appointment by mistake on the phone and wants it back",
+                           auto_body=True)
     if state.stage != "message" and (u.intent == "goodbye" or _bye(event.text, u, state)):
         return _goodbye(turn, ctx)
     if state.stage in ("need", "anything_else") and _MESSAGE.search(event.text) and not u.event_type:

@@ -257,3 +257,25 @@ def test_leave_it_keeps_the_appointment_as_it_is(office, answer):
     call.say("the first one")
     assert call.say(answer) == ["Okay, your appointment stays as it is.", "Is there anything else I can help you with?"]
     assert call.of(ChangeBooking) == []
+
+
+def test_a_cancel_taken_back_straight_away_goes_to_the_office(office):
+    call = office()
+    call.say("cancel my appointment")
+    call.say("60614")
+    call.say("yes")
+    lines = call.say("wait no, I didn't mean to, can you put it back?")
+    assert lines[0].startswith("I'm sorry about that. I can't undo a cancellation myself")
+    assert call.state.mode == "message" and "by mistake" in call.state.message_reason
+
+
+def test_move_it_instead_at_the_cancel_question_moves_it(office):
+    call = office()
+    call.say("cancel my appointment")
+    call.say("60614")
+    assert call.say("actually wait, can I just move it instead?") == ["When would you like to move it to?"]
+    call.say("thursday")
+    call.say("the first one")
+    call.say("yes")
+    [move] = call.of(ChangeBooking)
+    assert move.kind == "reschedule"
