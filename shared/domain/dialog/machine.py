@@ -20,7 +20,7 @@ the :class:`~shared.domain.understanding.Understanding`; this module alone decid
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from shared.domain.business import EventType
 from shared.domain.dialog.model import (Action, BookedJob, BookingsFound, CallState, ChangeUpdate, CheckHold,
@@ -32,7 +32,7 @@ from shared.domain.dialog.offers import beyond_offers, chosen_offer, more_wanted
 from shared.domain.dialog.speech import (last_digits, phone_ending, sentence_list, service_name, spoken_choices,
                                          spoken_time, titled, with_article)
 from shared.domain.dialog.speech import DAYS as DAY_NAMES
-from shared.domain.timezones import zone
+from shared.domain.timezones import wall_to_utc, zone
 from shared.domain.understanding import (TimePreference, Understanding, accepts, choose_service, names_work, parse,
                                          service_catalog)
 from shared.domain.understanding.schema import WEEKDAY_NAMES as WEEKDAYS
@@ -63,6 +63,20 @@ _ARE_YOU_HUMAN = re.compile(r"\b(?:is this|am i (?:talking|speaking) (?:to|with)
                             re.IGNORECASE)
 _DONT_KNOW = re.compile(r"\b(?:don'?t|do not|dont) (?:know|remember)\b|\bnot sure\b|\bno idea\b|"
                         r"\bcan'?t remember\b|\bcan not remember\b|\bforgot\b", re.IGNORECASE)
+# A job somewhere else, said at "anything else?": the address (and ZIP) must be asked again.
+_ELSEWHERE = re.compile(r"\b(?:another|other|second|rental|different) (?:place|property|house|home|address|location|"
+                        r"unit|building|apartment)\b|\bmy (?:mother|mom|dad|father|parents|sister|brother|daughter|son|"
+                        r"grandma|grandmother|grandpa|aunt|uncle|friend|tenant|neighbor|neighbour)(?:'?s)?\b"
+                        r"|\b(?:neighbor|neighbour)s?\b|\bthere too\b|\bat my other\b", re.IGNORECASE)
+# Words that ask for a message, not a visit, whatever else they name.
+_JUST_MESSAGE = re.compile(r"\b(?:(?:take|leave) a message for|just (?:want to |wanna |need to )?(?:leave|take) a "
+                           r"message|do(?:n'?t| not) need (?:a visit|anyone|someone|somebody|him|her|them) to come|"
+                           r"(?:does|do)(?:n'?t| not) need to come|no need to come)", re.IGNORECASE)
+_RETURNING = re.compile(r"\b(?:returning (?:a|your|the|his|her) call|call(?:ing)? (?:you )?back about|"
+                        r"(?:someone|somebody) (?:from your office |there )?(?:called|left) me|nobody called me back|"
+                        r"no one called me back)", re.IGNORECASE)
+_NOTE_FOR_VISIT = re.compile(r"\b(?:leave a note|gate code|side door|back door|text me when|call me when "
+                             r"(?:he|she|they)(?:'?s| is| are)? on (?:his|her|their|the) way)", re.IGNORECASE)
 _WRONG_NUMBER = re.compile(r"\bwrong number\b|\bdialed the wrong\b|\bmeant to call\b", re.IGNORECASE)
 # A question about cost, asked once the job is known: answered, not taken as a request for an estimate.
 _PRICE_QUESTION = re.compile(r"\b(?:how much|what do you charge|do you charge|what (?:does|would|will) (?:it|that|"
@@ -246,13 +260,24 @@ def _heard(turn: _Turn, event: Heard, ctx: DialogContext) -> Step:
         return _goodbye(turn, ctx)
     if state.stage in ("need", "anything_else") and _MESSAGE.search(event.text) and not u.event_type:
         return _to_message(turn, ctx, "asked to leave a message", auto_body=False)
+    if state.mode == "booking" and (state.hold is None or state.hold.status == "confirmed") \
+            and (reason := _only_a_message(event.text)) is not None:
+        return _to_message(turn, ctx, reason, auto_body=True)  # their words go with the message
     if state.mode == "change":
         return _changes().heard(turn, event, ctx)
     if state.stage == "anything_else" and state.mode == "booking" and _EARLIER.search(event.text) \
             and state.booked and state.booked[-1] not in state.waitlisted and state.jobs:
         return _join_waitlist(turn)
-    if state.stage == "anything_else" and state.mode == "booking" and _another_job(u, ctx):
+    elsewhere = state.stage == "anything_else" and bool(state.jobs) and bool(_ELSEWHERE.search(event.text))
+    if state.stage == "anything_else" and state.mode == "booking" and (_another_job(u, ctx) or elsewhere):
+        last = state.jobs[-1].event_type if state.jobs else None
         _next_booking(state)
+        if elsewhere:  # "my rental property's toilet too", "my neighbor needs one too": not this address
+            state.details.address = state.details.postal_code = None
+            if not u.event_type and last:
+                state.details.event_type = last
+                _absorb(state, u, ctx)
+                return _continue(turn, ctx)
     if (u.not_offered and not u.event_type and state.mode == "booking" and state.details.event_type is None
             and state.stage in ("need", "anything_else")):
         return _not_offered(turn, u.not_offered, ctx)
@@ -447,8 +472,8 @@ def _absorb(state: CallState, u: Understanding, ctx: DialogContext) -> set[str]:
         if value and value != getattr(details, field) and welcome(field, asked):
             setattr(details, field, value)
             changed.add(field)
-    if u.address and not u.postal_code and "address" in changed and details.postal_code and stage == "address" \
-            and state.fixing != "address":
+    if u.address and not u.postal_code and "address" in changed and details.postal_code \
+            and stage in ("address", "anything_else") and state.fixing != "address":
         details.postal_code = None  # a new street without a ZIP: ask for the ZIP of the new one (not a fix of it)
     phone = u.phone or (state.caller if u.use_caller_id and state.caller else None)
     if phone and phone != details.phone and welcome("phone", ("phone", "phone_confirm")):
@@ -462,23 +487,52 @@ def _absorb(state: CallState, u: Understanding, ctx: DialogContext) -> set[str]:
     if u.times and not restating and (stage in ("time", "offer", "readback") or not state.times
                                       or "time" in corrects):
         if not state.urgent or stage in ("offer", "readback"):
-            state.times = _on_the_days_said(list(u.times), state.times) if stage in ("offer", "readback") \
-                else list(u.times)
+            state.times = _on_the_days_said(list(u.times), state.times, ctx.time_zone) \
+                if stage in ("offer", "readback") else list(u.times)
             changed.add("time")
     return changed
 
 
-def _on_the_days_said(new: list[TimePreference], before: list[TimePreference]) -> list[TimePreference]:
-    """ "Something later in the afternoon" to Thursday's offers: a time of day alone keeps the day asked for."""
-    if any(pref.first_date or pref.weekdays or pref.start or pref.kind not in ("window", "at") for pref in new):
+def _on_the_days_said(new: list[TimePreference], before: list[TimePreference],
+                      time_zone: str) -> list[TimePreference]:
+    """ "Something later in the afternoon" or "what about 4?" to Thursday's offers: a time of day alone keeps
+    the day asked for."""
+    if any(pref.kind not in ("window", "at") or pref.weekdays or _names_a_day(pref.phrase)
+           or pref.kind == "window" and (pref.start or pref.first_date) for pref in new):
         return new
-    days = [pref for pref in before if pref.kind in ("window", "at") and (pref.first_date or pref.weekdays)]
-    if len(days) != 1 or days[0].kind != "window":
+    tz = zone(time_zone)
+    day = _the_one_day(before, tz)
+    if day is None:
         return new
-    day = days[0]
-    kept = {"first_date": day.first_date, "last_date": day.last_date, "weekdays": day.weekdays}
-    return [pref.model_copy(update=kept) for pref in new if pref.kind == "window"] + [
-        pref for pref in before if pref.kind == "not"] or new
+    kept = []
+    for pref in new:
+        if pref.kind == "at":
+            start = wall_to_utc(datetime.combine(day, pref.start.astimezone(tz).time()), tz)
+            kept.append(pref.model_copy(update={"start": start, "first_date": day, "last_date": day}))
+        else:
+            kept.append(pref.model_copy(update={"first_date": day, "last_date": day}))
+    return kept + [pref for pref in before if pref.kind == "not"]
+
+
+_DAY_WORDS = frozenset({"today", "tonight", "tomorrow", "week", "weekend", "monday", "tuesday", "wednesday", "thursday",
+                        "friday", "saturday", "sunday", "next", "month"})
+
+
+def _names_a_day(phrase: str) -> bool:
+    return bool(_DAY_WORDS & set(phrase.lower().split())) or bool(re.search(r"\d+(?:st|nd|rd|th)\b", phrase))
+
+
+def _the_one_day(times: list[TimePreference], tz) -> date | None:
+    """The single local day the caller's wishes were about ("Thursday", "Thursday at 3"), if there was one."""
+    days = set()
+    for pref in times:
+        if pref.kind == "at" and pref.start is not None:
+            days.add(pref.start.astimezone(tz).date())
+        elif pref.kind == "window" and pref.first_date and pref.first_date == pref.last_date:
+            days.add(pref.first_date)
+        elif pref.kind in ("window", "at"):
+            return None
+    return days.pop() if len(days) == 1 else None
 
 
 def _with_known_name(known: str | None, u: Understanding) -> str | None:
@@ -781,6 +835,18 @@ def _house_number_fixed(address: str | None, text: str) -> str | None:
     if len(new) != 1 or len(numbers) > 2:
         return None
     return new[0] + address[old.end():]
+
+
+def _only_a_message(text: str) -> str | None:
+    """Why the caller wants a message instead of a visit, if they do: "take a message for Marcus", "I'm
+    returning a call", "the gate code is 4412" (a note for a visit already booked)."""
+    if _JUST_MESSAGE.search(text):
+        return "asked to leave a message"
+    if _RETURNING.search(text):
+        return "returning a call from the office, or asking about a message left"
+    if _NOTE_FOR_VISIT.search(text):
+        return "a note for a visit already booked"
+    return None
 
 
 def _zip_unknown(turn: _Turn, ctx: DialogContext) -> Step:

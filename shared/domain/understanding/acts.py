@@ -126,11 +126,13 @@ _PERSON = rx(r"(?:speak|talk|talking|speaking|connect me|put me through|transfer
              r"|representative|rep|agent|operator|manager|owner|receptionist|dispatcher|anyone|anybody|staff"
              r"|technician|tech|plumber|office|people|dana|sam|marcus)|(?:real|live|actual) (?:person|human)|"
              r"operator|representative|(?:transfer|connect) me|put me through|human please|a human"
-             r"|can i talk to (?!you)\S+|can i speak (?:to|with) (?!you)\S+")
+             r"|can i talk to (?!you)\S+|can i speak (?:to|with) (?!you)\S+"
+             r"|is (?:the|your) (?:owner|manager|boss|office manager|dispatcher) (?:there|in|around|available)")
 _CANCEL = rx(r"cancel(?:l?ing|l?ed)?(?: (?:my|the|our|this|that|an)? ?(?:appointment|booking|visit|service call"
              r"|reservation|it))?|call off (?:my|the) (?:appointment|visit)|do not need (?:the|my) (?:appointment"
              r"|visit) anymore")
-_RESCHEDULE = rx(r"re ?schedul(?:e|ing)|(?:move|change|push|switch|shift|bump) (?:my|the|our) (?:appointment|booking"
+_RESCHEDULE = rx(r"re ?schedul(?:e|ing)|move (?:tomorrow|today|it|that|the (?:visit|appointment))(?: s)? to"
+                 r"|(?:move|change|push|switch|shift|bump) (?:my|the|our) (?:appointment|booking"
                  r"|visit|service call|reservation)|(?:move|change) (?:the )?(?:time|date|day) of (?:my|the) "
                  r"(?:appointment|visit)|different time for my (?:appointment|visit)")
 _STATUS = rx(r"when(?: is| are)? (?:my|our|the) (?:appointment|visit|booking|service call|technician|tech|plumber)"
@@ -139,6 +141,7 @@ _STATUS = rx(r"when(?: is| are)? (?:my|our|the) (?:appointment|visit|booking|ser
              r"|check on (?:my|our|the) (?:appointment|visit|booking)|when (?:are|will) (?:you|they|the technician"
              r"|the tech|the plumber|he|she) (?:be )?(?:coming|here|arrive|arriving|get here|show up)"
              r"|do (?:i|we) (?:still )?have an appointment|confirm (?:my|our) (?:appointment|visit|booking)"
+             r"|is (?:my|our|the) (?:appointment|visit|booking) still (?:on|happening|good|scheduled|booked|set)"
              r"|what time (?:my|our|the) (?:technician|tech|plumber|electrician|guy|appointment|visit|crew)"
              r"|what time (?:is|are|will) (?:my|our|the) (?:technician|tech|plumber|electrician|guy|crew)"
              r" (?:coming|arriving|getting here|be here|showing up)")
@@ -263,7 +266,8 @@ _CHOICE_NONE = rx(r"neither(?: one| of them| of those| works| time works)?|none 
                   r"(?:time|day|option)|other (?:times|days|options)|different (?:time|day)|something later"
                   r"|something earlier|anything later|anything earlier|what else|any other (?:times|days|openings)"
                   r"|(?:any|something|anything) (?:a (?:bit|little) )?(?:later|earlier|sooner)|another day"
-                  r"|(?:anybody|anyone|somebody|someone|nothing) (?:a (?:bit|little) )?(?:later|earlier|sooner)"
+                  r"|(?:anybody|anyone|somebody|someone|nothing|nobody|no one) (?:a (?:bit|little) )?(?:later|earlier"
+                  r"|sooner)"
                   r"|(?:way |much |a bit |a little )?too (?:late|early|soon|far out|far away)")
 _CHOICE_ANY = rx(r"either(?: one| 1| is fine| works| of them| time| is good| is ok| is okay)?|whichever(?: one)?"
                  r"(?: is (?:1st|earlier|earliest|sooner|soonest))?|any of (?:them|those)|both (?:work|are fine|are "

@@ -53,7 +53,8 @@ _ADDRESS_STOP = frozenset({"and", "my", "is", "zip", "code", "postal", "phone", 
                            "dollars", "bucks", "people", "times", "degrees", "percent", "years", "months",
                            "yes", "yeah", "no", "okay", "ok", "cross", "near", "between", "off", "next",
                            "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
-                           "morning", "afternoon", "evening", "tonight", "actually", "sorry", "or", "if"})
+                           "morning", "afternoon", "evening", "tonight", "actually", "sorry", "or", "if",
+                           *UNIT_WORDS})  # "4410 north kedzie unit 2": the street ends where the unit begins
 _NOT_AFTER_NUMBER = frozenset({"am", "pm", "oclock", "days", "day", "hours", "hour", "minutes", "minute", "weeks",
                                "week", "dollars", "bucks", "people", "times", "degrees", "percent", "years",
                                "months", "or", "and", "to", "of", "in", "dash", "plus", "ish", "past", "after",
@@ -213,7 +214,8 @@ def find_address(words: list[str], *, expecting: str | None) -> tuple[Found | No
         following = words[run.end]
         if following in _NOT_AFTER_NUMBER or not following.isalpha() and not _is_ordinal(following):
             continue
-        anchored = bool(_ADDRESS_ANCHOR.search(" ".join(words[max(0, run.start - 4):run.start])))
+        anchored = bool(_ADDRESS_ANCHOR.search(" ".join(words[max(0, run.start - 4):run.start]))) or (
+            following in DIRECTIONS and len(run.digits) >= 3)  # "at 2030 west montrose": a street, suffix or not
         found = _address_from(words, run, require_suffix=expecting != "address" and not anchored)
         if found:
             if unit:
@@ -361,7 +363,7 @@ customer homeowner tenant landlord owner manager calling regarding concerning
 right wrong correct fine perfect gonna going done fixed stuck cold hot
 afraid glad happy sad worried scared here there
 got get gets said say says put wrote written typed heard misspelled messed mixed took spelt incorrect mistake
-instead ask asking tell never mind nevermind forget
+instead ask asking tell never mind nevermind forget think guess believe suppose maybe probably
 """.split())
 _STRONG_NAME_ANCHOR = lazy(r"(?<!\S)(?:my (?:full )?name is|my names|name is|the name is|name s|call me"
                            r"|you can call me|my (?:first|1st) name is|(?:first|1st) name is|(?:first|1st) name"
@@ -405,6 +407,8 @@ def find_name(words: list[str], *, expecting: str | None) -> str | None:
     if name:
         name = _name_going_on(words, name)
         name = _with_surname_said_first(words, text, name)
+        said = name.split()  # "bob uh bob martinez": a name started again is said once
+        name = " ".join(w for i, w in enumerate(said) if i == 0 or w.lower() != said[i - 1].lower())
     last = next((_name_after(words, _word_index(text, m.end()), strict=False)
                  for m in _LAST_NAME_ANCHOR.finditer(text)), None)
     if last and name and last.lower() not in name.lower():

@@ -34,7 +34,8 @@ _CONTRACTIONS = {
     "gonna": "going to", "wanna": "want to", "gotta": "got to", "kinda": "kind of", "sorta": "sort of",
     "o'clock": "oclock", "tmrw": "tomorrow", "tmr": "tomorrow", "tomorow": "tomorrow", "tommorow": "tomorrow",
     "tommorrow": "tomorrow", "2morrow": "tomorrow", "tues": "tuesday", "weds": "wednesday",
-    "thurs": "thursday", "thur": "thursday", "okey": "okay", "alright": "all right",
+    "thurs": "thursday", "thur": "thursday", "thu": "thursday", "fri": "friday", "wed": "wednesday",
+    "mon": "monday", "tue": "tuesday", "okey": "okay", "alright": "all right",
     "e-mail": "email", "ya": "yeah", "ma'am": "maam", "yah": "yeah", "yea": "yeah",
 }
 _SUFFIXES = (("n't", " not"), ("'ll", " will"), ("'re", " are"), ("'ve", " have"), ("'d", " would"), ("'s", ""))

@@ -790,3 +790,45 @@ def test_a_caller_named_price_after_work_we_do_not_offer_still_leaves_a_message(
     lines = w.say("this is joseph price")
     assert not any("we can do that" in line for line in lines) and w.state.mode == "message"
     assert w.state.details.name == "Joseph Price"
+
+
+def _booked_one(w):
+    up_to_when(w, "my toilet is clogged")
+    w.say("tomorrow morning")
+    w.say("the first one")
+    w.say("yes")
+    assert w.state.stage == "anything_else"
+
+
+def test_a_second_job_at_another_place_is_booked_there(world):
+    w = world()
+    _booked_one(w)
+    w.say("send somebody to my rental property, the toilet's running there too, it's 2230 north lincoln 60614")
+    w.say("tomorrow afternoon")
+    lines = w.say("the first one")
+    assert "at 2230 North Lincoln, 60614" in lines[-1]
+
+
+def test_a_job_for_the_neighbor_asks_where(world):
+    w = world()
+    _booked_one(w)
+    assert w.say("my neighbor needs one too") == ["What's the address where you need us?"]
+    assert w.state.details.event_type == "plumbing-repair"
+
+
+@pytest.mark.parametrize("text", [
+    "can you just take a message for marcus, tell him the thermostat thing worked and he doesn't need to come",
+    "i'm returning a call, somebody from your office left me a message",
+    "tell the plumber to use the side door and the gate code is 4 4 1 2",
+])
+def test_a_caller_who_wants_only_a_message_gets_one(world, text):
+    w = world()
+    w.say(text)
+    assert w.state.mode == "message" and not w.of(FindSlots)
+
+
+def test_another_hour_said_to_the_offer_keeps_the_day(world):
+    w = world()
+    up_to_when(w)
+    assert w.say("thursday at 3") == ["I have Thursday, March 12th at 3 PM. Does that work?"]
+    assert w.say("what about 4") == ["I have Thursday, March 12th at 4 PM. Does that work?"]

@@ -207,7 +207,7 @@ def test_an_offer_picked_by_what_it_is(understand, text, index):
 
 
 @pytest.mark.parametrize("text", ["6 pm? that's way too late, is there anybody sooner", "is there anything sooner",
-                                  "that's too early for me"])
+                                  "that's too early for me", "6 pm? that's ten hours, is there nobody sooner"])
 def test_turning_an_offer_down_for_its_time_picks_none(understand, text):
     u = understand(text, expecting="choice", offered=("2025-03-06 18:00",))
     assert u.choice is not None and u.choice.kind == "none"
@@ -239,3 +239,30 @@ def test_a_new_job_with_timing_words_is_still_a_booking(understand, text):
 def test_an_offered_time_turned_down_by_its_time_is_not_picked(understand, text):
     u = understand(text, expecting="choice", offered=("2025-03-07 07:30", "2025-03-07 09:30"))
     assert u.choice is None or u.choice.kind == "none"
+
+
+@pytest.mark.parametrize("text, weekday", [("fri", 4), ("thu morning", 3), ("wed", 2), ("mon afternoon", 0)])
+def test_short_day_names(understand, text, weekday):
+    [pref] = understand(text, expecting="time").times
+    assert pref.first_date.weekday() == weekday
+
+
+@pytest.mark.parametrize("text, intent", [("is my appointment still on for tmrw", "status"),
+                                          ("i want to move tomorrow to friday", "reschedule"),
+                                          ("is the owner there", "speak_to_person")])
+def test_what_callers_about_a_booking_or_a_person_say(understand, text, intent):
+    assert understand(text, expecting="need").intent == intent
+
+
+@pytest.mark.parametrize("text, name", [("sam i think", "Sam"), ("bob uh bob martinez", "Bob Martinez")])
+def test_a_name_said_with_hesitation(understand, text, name):
+    assert understand(text, expecting="name").name == name
+
+
+@pytest.mark.parametrize("text, address, postal", [
+    ("my toilet is running at 2030 west montrose 60625", "2030 West Montrose, 60625", "60625"),
+    ("4410 north kedzie unit 2, 60625", "4410 North Kedzie Unit 2, 60625", "60625"),
+])
+def test_an_address_without_a_street_suffix(understand, text, address, postal):
+    u = understand(text, expecting="need" if "toilet" in text else "address")
+    assert (u.address, u.postal_code) == (address, postal)
