@@ -223,6 +223,8 @@ def _heard(turn: _Turn, event: Heard, ctx: DialogContext) -> Step:
         _absorb(state, u, ctx)
         return _continue(turn, ctx)
     if u.is_emergency and not state.urgent and state.mode == "booking":
+        if state.stage == "anything_else" and state.jobs:
+            _next_booking(state)  # a new job: "a second visit?" is asked again of it, like of any other
         _release(turn)
         state.offers = []
         _mark_emergency(state, u, ctx)

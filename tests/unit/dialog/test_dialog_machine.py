@@ -832,3 +832,20 @@ def test_another_hour_said_to_the_offer_keeps_the_day(world):
     up_to_when(w)
     assert w.say("thursday at 3") == ["I have Thursday, March 12th at 3 PM. Does that work?"]
     assert w.say("what about 4") == ["I have Thursday, March 12th at 4 PM. Does that work?"]
+
+
+def test_an_emergency_said_after_a_second_visit_is_asked_about_like_any_new_job(world):
+    # found by the dialog properties at 1200 examples: the "second visit" yes of the job before carried over
+    w = world()
+    up_to_when(w, "water is pouring through the ceiling")
+    w.say("the first one")
+    w.say("yes")
+    w.say("yes book it again")
+    w.say("yes")
+    for _ in range(3):
+        if w.state.stage == "anything_else":
+            break
+        w.say("the first one" if w.state.stage == "offer" else "yes")
+    assert len(w.of(ConfirmHold)) == 2 and w.state.stage == "anything_else"
+    lines = w.say("water is pouring through the ceiling")
+    assert any("second, separate visit" in line or "already booked" in line for line in lines), lines
