@@ -29,7 +29,7 @@ from shared.domain.dialog import machine as m
 from shared.domain.dialog.model import (BookingsFound, Change, ChangeBooking, ChangeUpdate, DialogContext,
                                         FindBookings, FindSlots, FoundBooking, Heard, LockSelfService, Offer, Step,
                                         SlotsFound, zip_digest)
-from shared.domain.dialog.offers import beyond_offers, chosen_offer, more_wanted
+from shared.domain.dialog.offers import beyond_offers, chosen_offer, more_wanted, restates_offers
 from shared.domain.dialog.speech import phone_ending, service_name, spoken_choices, spoken_time
 from shared.domain.understanding import TimePreference, accepts, parse
 
@@ -194,8 +194,8 @@ _KEEP_IT = re.compile(r"\b(?:leave it|keep it|keep the (?:original|old|same|one 
 
 _MOVE_INSTEAD = re.compile(r"\b(?:move|reschedule|push|different (?:time|day)|another (?:time|day)|change the "
                            r"(?:time|day|date))\b", re.IGNORECASE)
-_TAKE_BACK_CANCEL = re.compile(r"\b(?:didn'?t mean|did not mean|by mistake|put it back|undo|un-?cancel|take (?:that|it) "
-                               r"back|shouldn'?t have cancel)", re.IGNORECASE)
+_TAKE_BACK_CANCEL = re.compile(r"\b(?:didn'?t mean|did not mean|by mistake|put it back|undo|un-?cancel"
+                               r"|take (?:that|it) back|shouldn'?t have cancel)", re.IGNORECASE)
 
 
 def cancelled_by_mistake(state, text: str) -> bool:
@@ -379,7 +379,8 @@ def _heard_offer(turn: m._Turn, event: Heard, ctx: DialogContext) -> Step:
     if (picked := chosen_offer(offers, u)) is not None:
         change.new_start, change.new_end = picked.start, picked.end
         return _confirm_move(turn, ctx)
-    more = more_wanted(event.text) if choice is not None and choice.kind == "none" and not u.times else None
+    more = more_wanted(event.text) if choice is not None and choice.kind == "none" \
+        and restates_offers(state.offered_starts, u) else None
     if (choice is not None and choice.kind == "none") or u.answer == "no" or u.intent == "no" or u.times:
         offered = state.offered_starts
         state.passed = m._merge(state.passed, offered)

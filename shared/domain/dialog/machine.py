@@ -28,7 +28,7 @@ from shared.domain.dialog.model import (Action, BookedJob, BookingsFound, CallSt
                                         DialogContext, Event, FindSlots, Hangup, Heard, Hold, HoldUpdate, HungUp,
                                         Listen, Offer, PlaceHold, Poll, Redirect, ReleaseHold, Silence, SlotsFound,
                                         Stage, Step, TakeMessage, Transfer)
-from shared.domain.dialog.offers import beyond_offers, chosen_offer, more_wanted
+from shared.domain.dialog.offers import beyond_offers, chosen_offer, more_wanted, restates_offers
 from shared.domain.dialog.speech import (last_digits, phone_ending, sentence_list, service_name, spoken_choices,
                                          spoken_time, titled, with_article)
 from shared.domain.dialog.speech import DAYS as DAY_NAMES
@@ -36,7 +36,8 @@ from shared.domain.timezones import wall_to_utc, zone
 from shared.domain.understanding import (TimePreference, Understanding, accepts, choose_service, names_work, parse,
                                          service_catalog)
 from shared.domain.understanding.schema import WEEKDAY_NAMES as WEEKDAYS
-from shared.domain.understanding.acts import has_repair_marker
+from shared.domain.understanding.acts import asks_about_cost, has_repair_marker
+from shared.domain.understanding.numbers import numeric_words
 from shared.domain.understanding.services import stem
 from shared.domain.understanding.text import clean_words
 
@@ -56,8 +57,6 @@ _AGAIN = re.compile(r"\bagain\b|\b(?:same|another) (?:one|thing|job|visit|appoin
 _EARLIER = re.compile(r"\b(?:earlier|sooner)\b.*\b(?:opens?|comes?|free[sd]?|available|cancel\w*)\b"
                       r"|\bwait ?list\b|\bwaiting list\b", re.IGNORECASE)
 _MESSAGE = re.compile(r"\b(?:leave|take) a message\b|^\W*(?:a )?message\W*$", re.IGNORECASE)
-# Besides the parser's self-repair markers ("actually", "scratch that", "on second thought"): words that take
-# back the work named before ("forget the cleaning", "it's not a tune-up", "I said tune-up but really...").
 _ARE_YOU_HUMAN = re.compile(r"\b(?:is this|am i (?:talking|speaking) (?:to|with)|are you|is that) (?:a |an )?"
                             r"(?:real (?:person|human)|robot|machine|computer|recording|bot|human|person|ai|real)\b",
                             re.IGNORECASE)
@@ -79,12 +78,10 @@ _NOTE_FOR_VISIT = re.compile(r"\b(?:leave a note|gate code|side door|back door|t
                              r"(?:he|she|they)(?:'?s| is| are)? on (?:his|her|their|the) way)", re.IGNORECASE)
 _WRONG_NUMBER = re.compile(r"\bwrong number\b|\bdialed the wrong\b|\bmeant to call\b", re.IGNORECASE)
 # A question about cost, asked once the job is known: answered, not taken as a request for an estimate.
-_PRICE_QUESTION = re.compile(r"\b(?:how much|what do you charge|do you charge|what (?:does|would|will) (?:it|that|"
-                             r"this|a visit) cost|(?:it|that|this) (?:is )?(?:going to|gonna) cost"
-                             r"|what is the (?:cost|price|rate|charge|fee)|(?:service|trip|call out|callout|diagnostic)"
-                             r" (?:fee|charge)|is there a (?:fee|charge)|prices?|pricing|rates?)\b")
 PRICE_ANSWER = ("I'm not able to quote prices over the phone, but the technician can go over the cost with you "
                 "before any work begins.")
+# Besides the parser's self-repair markers ("actually", "scratch that", "on second thought"): words that take
+# back the work named before ("forget the cleaning", "it's not a tune-up", "I said tune-up but really...").
 _TAKE_BACK = re.compile(r"\b(?:not an?|isn'?t an?|forget|really|instead|rather)\b", re.IGNORECASE)
 _NOT_OFFERED = "asked for work we don't offer"
 _SHORT_THINGS = frozenset({"ac", "hvac", "gfci", "gfi"})
@@ -316,7 +313,7 @@ def _asks_the_price(state: CallState, event: Heard) -> bool:
     return (state.mode == "booking" and bool(state.details.event_type)
             and state.stage not in ("need", "anything_else", "readback", "confirming")
             and not (u.times or u.choice or u.address or u.name or u.phone or _TAKE_BACK.search(event.text))
-            and bool(_PRICE_QUESTION.search(" ".join(clean_words(event.text.lower())))))
+            and asks_about_cost(" ".join(clean_words(event.text.lower()))))
 
 
 def _reconsidered_service(state: CallState, event: Heard, ctx: DialogContext) -> Understanding:
@@ -483,9 +480,9 @@ def _absorb(state: CallState, u: Understanding, ctx: DialogContext) -> set[str]:
         changed.add("phone")
     # "6 PM? That's too late": the offered time said back while turning it down is no new wish
     # and "as soon as possible" to the offers is a pick of the earliest (``chosen_offer``), not a new search
-    restating = bool(state.offers) and (u.choice is not None and u.choice.kind == "none" and all(
-        pref.kind == "at" and pref.start in state.offered_starts for pref in u.times) or bool(u.times) and all(
-        pref.kind == "asap" for pref in u.times))
+    restating = bool(state.offers) and (
+        u.choice is not None and u.choice.kind == "none" and restates_offers(state.offered_starts, u)
+        or bool(u.times) and all(pref.kind == "asap" for pref in u.times))
     if u.times and not restating and (stage in ("time", "offer", "readback") or not state.times
                                       or "time" in corrects):
         if not state.urgent or stage in ("offer", "readback"):
@@ -744,8 +741,8 @@ def _offer(turn: _Turn, event: Heard, changed: set[str], ctx: DialogContext) -> 
     choice = u.choice
     if (picked := chosen_offer(offers, u)) is not None:
         return _place_hold(turn, picked, ctx)
-    restated = all(pref.kind == "at" and pref.start in state.offered_starts for pref in u.times)  # "6 PM? too late"
-    more = more_wanted(event.text) if choice is not None and choice.kind == "none" and restated else None
+    more = more_wanted(event.text) if choice is not None and choice.kind == "none" \
+        and restates_offers(state.offered_starts, u) else None
     if more == "earlier" and state.urgent:
         return _nothing_sooner(turn, ctx)
     if more is not None:  # "anything later?", "what else do you have?": look again now
@@ -809,14 +806,15 @@ def _fix_named_detail(turn: _Turn, event: Heard, changed: set[str], ctx: DialogC
     stays held -- the house number alone when that is all that was said ("it's 2410, not 2400"), else by
     asking for it -- instead of taking the "no" as a "no" to the time."""
     state, u = turn.state, event.understanding
-    wrong = [field for field in u.corrects if field in _FIX_PROMPTS and field not in changed]
-    if not wrong and not changed and _name_put_right(state.details.name, event.text):
-        wrong = ["name"]
-    if not wrong or changed:
+    if changed:
+        return None
+    renamed = _name_put_right(state.details.name, event.text)
+    wrong = [field for field in u.corrects if field in _FIX_PROMPTS] or (["name"] if renamed else [])
+    if not wrong:
         return None
     hold = state.hold
-    if wrong[0] == "name" and (fixed := _name_put_right(state.details.name, event.text)):
-        state.details.name = fixed
+    if wrong[0] == "name" and renamed:
+        state.details.name = renamed
         turn.line("Thanks, I'll update that.")
         return _place_hold(turn, Offer(start=hold.start, end=hold.end), ctx)
     if wrong[0] == "address" and (fixed := _house_number_fixed(state.details.address, event.text)):
@@ -829,7 +827,6 @@ def _fix_named_detail(turn: _Turn, event: Heard, changed: set[str], ctx: DialogC
 
 def _house_number_fixed(address: str | None, text: str) -> str | None:
     """ "It's 2410, not 2400": the address with its house number replaced, when the words say only that."""
-    from shared.domain.understanding.numbers import numeric_words
     if not address or not (old := re.match(r"\d+", address)):
         return None
     numbers = [w for w in numeric_words(clean_words(text.lower())) if w.isdigit()]

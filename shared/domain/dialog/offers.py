@@ -83,6 +83,12 @@ def chosen_offer(offers: Sequence[Offer], u) -> Offer | None:
     return offers[index] if index is not None else None
 
 
+def restates_offers(offered: Sequence[datetime], u) -> bool:
+    """Whether the times in the caller's answer ``u`` only say back times just offered ("6 PM? That's too
+    late"): no new wish (true when no time was said at all)."""
+    return all(pref.kind == "at" and pref.start in offered for pref in u.times)
+
+
 def more_wanted(phrase: str) -> str | None:
     """What a caller who turned the offers down (in ``phrase``, their words) asked for instead: "later",
     "earlier", "day" (another day), "other" (other times, same wishes), or None ("neither": ask them)."""

@@ -158,9 +158,13 @@ _BOOK = rx(r"book|booking|schedule|scheduling|appointment|set up|setup|come (?:o
            r"|help|service|a plumber|to get)|get (?:someone|somebody|a plumber|a tech)|have (?:someone|somebody)"
            r"|looking for (?:a|someone|somebody|help)|service call|make an appointment|come to (?:my|the) house"
            r"|fix (?:it|my|the)|take a look|repair|install|replace|quote|estimate|sign up|reserve")
-_QUESTION_TOPIC = rx(r"how much|what (?:do you|does it|would it|will it|does that) (?:charge|cost)|(?:do|would|will)"
-                     r" (?:you|it) (?:charge|cost)|what is the (?:cost|price|charge|fee|rate)|prices?|pricing"
-                     r"|your (?:rates?|fees?|hours|prices?)|what are your|are you open|are you guys open|open on"
+# What it costs: "how much do you charge", "is there a service fee", "what's this going to cost me".
+_COST = (r"how much|what (?:do you|does it|would it|will it|does that|does a visit|would that|will that|would this"
+         r"|will this) (?:charge|cost)|(?:do|would|will) (?:you|it) (?:charge|cost)|(?:it|that|this) (?:is )?going to"
+         r" cost|what is the (?:cost|price|charge|fee|rate)|(?:service|trip|call out|callout|diagnostic) (?:fee|charge)"
+         r"|is there a (?:fee|charge)|prices?|pricing|rates?|your (?:rates?|fees?|prices?)")
+_ASKS_COST = rx(_COST)
+_QUESTION_TOPIC = rx(_COST + r"|your hours|what are your|are you open|are you guys open|open on"
                      r"|business hours|hours of operation|what hours|do you (?:guys |all |folks )?(?:service|serve"
                      r"|cover|come to|work in|go to|do|offer|take|accept|handle|have a (?:warranty|guarantee))"
                      r"|service area|where are you|where is your|are you licensed|insured|warranty|credit cards?"
@@ -175,6 +179,11 @@ _WAIT = rx(r"hold on|hang on|one (?:moment|sec|second|minute)|just a (?:moment|s
            r"|bear with me")
 _GOODBYE = rx(r"bye|goodbye|good bye|bye bye|that is all|that is it|nothing else|have a (?:good|nice|great) "
               r"(?:day|one|night|evening)|talk to you later|i am all set|all set|thanks bye|thank you bye")
+
+
+def asks_about_cost(text: str) -> bool:
+    """Whether the (clean, space-separated) words ask what the work costs."""
+    return bool(_ASKS_COST.search(text))
 
 
 def intent_cues(text: str) -> set[str]:
@@ -313,8 +322,9 @@ def pick_offered(text: str, mentions: list[Mention], offered_local: list[datetim
             if offered_local and index >= count:
                 continue
         return Picked("ordinal", index, match.group(0).strip())
+    # "9:30 is no good", "no, I leave at 7:30": the time said is the one turned down
     refused = text.split()[:1] in (["no"], ["nope"], ["nah"]) or any(m.negated for m in mentions)
-    by_time = None if refused else _pick_by_time(mentions, offered_local, tz)  # "9:30 is no good", "no, I leave at 7:30"
+    by_time = None if refused else _pick_by_time(mentions, offered_local, tz)
     if by_time is not None and (in_choice or offered_local):
         return by_time
     for match in _CHOICE_RELATIVE.finditer(text):

@@ -7,9 +7,9 @@ someone whose water went cold at 6 AM, or next Saturday to someone whose heat fa
 
 Two readings, both on the numeric word list (see ``numbers.numeric_words``):
 
-* :func:`history_spans` finds phrases that can only be about the past or a duration ("since ...",
-  "last night", "yesterday", "two days ago", "for the past week", "all night"); ``times`` masks them
-  before it reads anything.
+* :data:`PAST_OR_DURATION` and :func:`since_spans` find phrases that can only be about the past or a
+  duration ("since ...", "last night", "yesterday", "two days ago", "for the past week", "all night");
+  ``times`` masks them before it reads anything.
 * :func:`told_as_history` says whether a time that could be past ("this morning", "Saturday night",
   "around 3") is the moment something happened: right after a verb of breaking down ("stopped working
   this morning", "noticed it on Sunday"), or opening the sentence that tells it ("this morning the heat
@@ -26,7 +26,7 @@ _UNIT = r"(?:minutes?|hours?|days?|nights?|weeks?|months?|years?)"
 _AMOUNT = r"(?:[1-9][0-9]?|a|an|a couple(?: of)?|couple(?: of)?|a few|few|several)"
 _ROUGHLY = r"(?:about |around |almost |nearly |over |like |at least |more than |going on )?"
 
-_PAST_OR_DURATION = rx(
+PAST_OR_DURATION = rx(
     r"last (?:night|evening|weekend|week|month|time|" + _WD + r")(?: (?:morning|afternoon|evening|night))?"
     r"(?! of| in)"
     r"|yesterday(?: (?:morning|afternoon|evening|night))?"
@@ -71,13 +71,9 @@ _ONLY_AHEAD = frozenset({"tomorrow", "next", "coming", "following", "in", "withi
                          "until", "till", "asap", "soon", "soonest", "available", "tonight", "later"})
 
 
-def history_spans(words: list[str]) -> list[tuple[int, int]]:
-    """Word spans ``[start, end)`` that tell when the problem began or how long it has lasted."""
-    text = " ".join(words)
-    starts = _word_starts(words)
+def since_spans(words: list[str]) -> list[tuple[int, int]]:
+    """Word spans ``[start, end)`` of "since ..." ("since about 6 this morning", "ever since last Tuesday")."""
     spans = []
-    for match in _PAST_OR_DURATION.finditer(text):
-        spans.append((starts.index(match.start()), _word_at(starts, match.end())))
     for i, word in enumerate(words):
         if word == "since":
             j = i + 1
@@ -110,19 +106,3 @@ def _opens_the_telling(words: list[str], start: int, end: int) -> bool:
 
 def _continues_since(word: str) -> bool:
     return word in _SINCE_TAIL or word[:1].isdigit()
-
-
-def _word_starts(words: list[str]) -> list[int]:
-    starts, position = [], 0
-    for word in words:
-        starts.append(position)
-        position += len(word) + 1
-    return starts
-
-
-def _word_at(starts: list[int], end: int) -> int:
-    """The index one past the word that ends at character ``end``."""
-    for index, start in enumerate(starts):
-        if start > end:
-            return index
-    return len(starts)

@@ -41,7 +41,7 @@ from typing import Iterable
 from zoneinfo import ZoneInfo
 
 from shared.domain.timezones import wall_to_utc
-from shared.domain.understanding.history import history_spans, told_as_history
+from shared.domain.understanding.history import PAST_OR_DURATION, since_spans, told_as_history
 from shared.domain.understanding.patterns import LazyPattern, rx
 from shared.domain.understanding.schema import DAY_PART_HOURS, WEEKDAY_NAMES, TimePreference
 
@@ -405,7 +405,10 @@ def find_mentions(words: list[str], ctx: Context) -> tuple[list[Mention], _Scan]
     """Every time-related mention in ``words`` (numeric view), in order of appearance."""
     words = [_without_ish(word) for word in words]  # "noonish", "fiveish": about then
     scan = _Scan(words)
-    for span in history_spans(words):  # "since this morning", "for two days": not when to come
+    # the problem's history ("since this morning", "for two days") is not when to come: never read
+    for _, i, j in scan.find(PAST_OR_DURATION):
+        scan.consume(i, j)
+    for span in since_spans(words):
         scan.consume(*span)
     today = ctx.today
     mentions: list[Mention] = []
